@@ -1,0 +1,7 @@
+namespace BoxBot.Integration.Tests;
+
+public class Smoke
+{
+    [Test]
+    public void Runs() => Assert.That(1, Is.EqualTo(1));
+}
