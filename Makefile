@@ -1,0 +1,31 @@
+# boxbot — `make help` lists the targets. Everything installs its own Debian prerequisites.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+BIN := out/bin
+
+.PHONY: help prereqs build publish run test format clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-9s %s\n", $$1, $$2}'
+
+prereqs: ## Install missing Debian packages (nats-server, python3, zlib1g-dev, ...) with apt-get
+	@scripts/install-prereqs.sh
+
+build: prereqs ## Build every project (Debug, for development and tests)
+	dotnet build boxbot.sln -c Debug -nologo
+
+publish: prereqs ## Native AOT publish of the six executables into out/bin; fails on any warning (RID=linux-arm64 for a Pi)
+	@scripts/publish.sh
+
+run: publish ## Build, then start all five daemons under ./.boxbot-dev (or $BOXBOT_HOME) with `boxbot dev up`
+	$(BIN)/boxbot dev up
+
+test: publish ## Run all tests against the published executables; prints "N passed, N failed"
+	@scripts/run-tests.sh
+
+format: ## Rewrite sources to the project's formatting (dotnet format)
+	dotnet format boxbot.sln
+
+clean: ## Remove build output
+	rm -rf out
+	find cmd lib tests -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

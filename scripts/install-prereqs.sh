@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building, running and testing boxbot need, and only the
+# missing ones (apt-get update runs once, only when something is missing). Idempotent.
+#   nats-server  the mesh broker the tests start (and `make run` uses if you configure a mesh)
+#   python3      the interpreter sandbox jobs run in (Debian's, not a user-installed one)
+#   zlib1g-dev   Native AOT links against libz
+#   clang        the Native AOT linker driver (gcc works too and is used when present)
+#   util-linux, passwd   setpriv and useradd, which the root tests use to act as other users
+set -euo pipefail
+
+if ! command -v dotnet >/dev/null 2>&1; then
+    echo "install-prereqs: the .NET 10 SDK is required (dotnet not found on PATH)" >&2
+    exit 1
+fi
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+need=()
+for package in nats-server python3 zlib1g-dev util-linux passwd; do
+    installed "$package" || need+=("$package")
+done
+if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
+    need+=(clang)
+fi
+
+if ((${#need[@]} == 0)); then
+    exit 0
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+fi
+echo "install-prereqs: installing Debian packages: ${need[*]}"
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "install-prereqs: done"

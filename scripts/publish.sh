@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Native AOT publish of the six executables into out/bin (or $OUT). Fails on any warning:
+# TreatWarningsAsErrors already turns trim/AOT analyzer warnings into errors, and this also
+# fails on any warning the native compiler or linker prints.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+case "$(uname -m)" in
+    x86_64) default_rid=linux-x64 ;;
+    aarch64 | arm64) default_rid=linux-arm64 ;;
+    *) default_rid="linux-$(uname -m)" ;;
+esac
+RID="${RID:-$default_rid}"
+OUT="${OUT:-out/bin}"
+log="out/publish-$RID.log"
+mkdir -p "$OUT" out
+: >"$log"
+
+for exe in boxbot boxbot-agent boxbot-sandbox boxbot-webhook boxbot-perception boxbot-plugin-host; do
+    echo "publish: $exe ($RID, Native AOT)"
+    if ! dotnet publish "cmd/$exe/$exe.csproj" -c Release -r "$RID" -o "$OUT" -nologo -clp:NoSummary >>"$log" 2>&1; then
+        grep -E ': (error|warning) ' "$log" | sort -u >&2 || tail -n 40 "$log" >&2
+        echo "publish: $exe failed (full log: $log)" >&2
+        exit 1
+    fi
+done
+
+if grep -qiE '(: warning |warning (IL|NETSDK|CS)[0-9]+)' "$log"; then
+    grep -iE '(: warning |warning (IL|NETSDK|CS)[0-9]+)' "$log" | sort -u >&2
+    echo "publish: warnings are not allowed (full log: $log)" >&2
+    exit 1
+fi
+# Symbols files are not part of the product.
+rm -f "$OUT"/*.dbg
+echo "publish: six executables in $OUT, zero warnings"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Sums the <Counters> of every TRX file in a folder and prints "N passed, N failed, N skipped".
+# Exits 1 when anything failed or nothing ran.
+set -euo pipefail
+dir="${1:?usage: test-summary.sh RESULTS_DIR}"
+passed=0 failed=0 skipped=0 total=0
+shopt -s nullglob
+for trx in "$dir"/*.trx; do
+    counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)"
+    get() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+    passed=$((passed + $(get passed)))
+    failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+    skipped=$((skipped + $(get notExecuted) + $(get inconclusive)))
+    total=$((total + $(get total)))
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
