@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace BoxBot.Config.Internal;
+
+/// <summary>Checks the values of a type-correct <see cref="ConfigFile"/> and maps it to the runtime options.</summary>
+internal sealed partial class ConfigBinder(
+    string source,
+    ConfigSchema schema,
+    IReadOnlyDictionary<string, (int Line, int Column)> valueAt,
+    List<ConfigError> errors)
+{
+    private const string GroupRule = "lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 32 characters";
+
+    public static string Format(LogLevelSetting level) => level.ToString().ToLowerInvariant();
+
+    public BoxBotConfig Bind(ConfigFile f) => new()
+    {
+        Box = new BoxOptions(
+            LogLevel("box.log_level", f.Box.LogLevel),
+            Group("box.admin_group", f.Box.AdminGroup, allowEmpty: false)),
+        Ipc = new IpcOptions(
+            TimeSpan.FromMilliseconds(Int("ipc.request_timeout_ms", f.Ipc.RequestTimeoutMs, 100, 600_000)),
+            Int("ipc.max_connections", f.Ipc.MaxConnections, 1, 1024)),
+        Agent = new AgentOptions(Group("agent.socket_group", f.Agent.SocketGroup)),
+        Sandbox = new SandboxOptions(Group("sandbox.socket_group", f.Sandbox.SocketGroup)),
+        Webhook = new WebhookOptions(
+            Address("webhook.listen_address", f.Webhook.ListenAddress),
+            Int("webhook.port", f.Webhook.Port, 0, 65535, " (0 picks a free port)"),
+            Group("webhook.socket_group", f.Webhook.SocketGroup)),
+        Perception = new PerceptionOptions(Group("perception.socket_group", f.Perception.SocketGroup)),
+        PluginHost = new PluginHostOptions(
+            Group("plugin-host.socket_group", f.PluginHost.SocketGroup),
+            MeshUrl("plugin-host.mesh_url", f.PluginHost.MeshUrl),
+            String("plugin-host.mesh_user", f.PluginHost.MeshUser)),
+    };
+
+    private LogLevelSetting LogLevel(string key, string value)
+    {
+        Known(key);
+        foreach (var level in Enum.GetValues<LogLevelSetting>())
+        {
+            if (Format(level) == value)
+            {
+                return level;
+            }
+        }
+
+        Fail(key, $"must be one of {string.Join(", ", Enum.GetValues<LogLevelSetting>().Select(Format))}, got \"{value}\"");
+        return BoxOptions.Default.LogLevel;
+    }
+
+    private string Group(string key, string value, bool allowEmpty = true)
+    {
+        Known(key);
+        if (value.Length == 0 && allowEmpty)
+        {
+            return value;
+        }
+
+        if (!GroupName().IsMatch(value))
+        {
+            Fail(key, allowEmpty
+                ? $"must be a Unix group name ({GroupRule}) or \"\" to keep the daemon's own group, got \"{value}\""
+                : $"must be a Unix group name ({GroupRule}), got \"{value}\"");
+        }
+
+        return value;
+    }
+
+    private int Int(string key, long value, int min, int max, string hint = "")
+    {
+        Known(key);
+        if (value < min || value > max)
+        {
+            Fail(key, $"must be between {min} and {max}{hint}, got {value}");
+            return min;
+        }
+
+        return (int)value;
+    }
+
+    private IPAddress Address(string key, string value)
+    {
+        Known(key);
+        // IPAddress.TryParse also takes "127.1" and "2130706433"; only the usual spellings are accepted.
+        if (IPAddress.TryParse(value, out var address)
+            && (address.AddressFamily == AddressFamily.InterNetworkV6 || value.Count(c => c == '.') == 3))
+        {
+            return address;
+        }
+
+        Fail(key, $"must be an IP address such as 127.0.0.1, 0.0.0.0 or ::1, got \"{value}\"");
+        return WebhookOptions.Default.ListenAddress;
+    }
+
+    private Uri? MeshUrl(string key, string value)
+    {
+        Known(key);
+        if (value.Length == 0)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri)
+            || (uri.Scheme != "nats" && uri.Scheme != "tls")
+            || uri.Host.Length == 0)
+        {
+            Fail(key, $"must be \"\" (mesh off) or an absolute nats:// or tls:// URL such as tls://mesh.example.org:4222, got \"{value}\"");
+            return null;
+        }
+
+        if (uri.UserInfo.Length > 0)
+        {
+            // Never echo the value here: it holds what looks like a password.
+            Fail(key, "must not contain a user or password: set mesh_user, and put the password in the credential mesh-password");
+            return null;
+        }
+
+        return uri;
+    }
+
+    private string String(string key, string value)
+    {
+        Known(key);
+        return value;
+    }
+
+    private void Fail(string key, string message)
+    {
+        var (line, column) = valueAt.TryGetValue(key, out var at) ? at : (0, 0);
+        errors.Add(new ConfigError(source, line, column, key, message));
+    }
+
+    // Every key the binder reads must exist in the schema: a misspelt name here fails every load, not silently.
+    private void Known(string key)
+    {
+        if (!schema.Contains(key))
+        {
+            throw new InvalidOperationException($"ConfigBinder reads '{key}', which the config model does not define");
+        }
+    }
+
+    [GeneratedRegex("^[a-z_][a-z0-9_-]{0,31}$", RegexOptions.CultureInvariant)]
+    private static partial Regex GroupName();
+}

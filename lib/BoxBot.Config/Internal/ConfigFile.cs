@@ -1,0 +1,58 @@
+using System.Text.Json.Serialization;
+using Tomlyn.Serialization;
+
+namespace BoxBot.Config.Internal;
+
+// The shape of boxbot.toml, separate from the runtime options: plain TOML types, snake_case keys, and
+// every integer as long so that an out-of-range number reaches ConfigBinder (and gets a helpful range
+// message) instead of failing inside the deserializer. Initial values come from the options' Default,
+// so the defaults live in one place. The set of known sections and keys is derived from this model
+// (ConfigSchema), so adding a property here is all it takes to add a key.
+
+internal sealed class ConfigFile
+{
+    [JsonPropertyName("box")] public BoxSection Box { get; set; } = new();
+    [JsonPropertyName("ipc")] public IpcSection Ipc { get; set; } = new();
+    [JsonPropertyName("agent")] public SocketSection Agent { get; set; } = new();
+    [JsonPropertyName("sandbox")] public SocketSection Sandbox { get; set; } = new();
+    [JsonPropertyName("webhook")] public WebhookSection Webhook { get; set; } = new();
+    [JsonPropertyName("perception")] public SocketSection Perception { get; set; } = new();
+    [JsonPropertyName("plugin-host")] public PluginHostSection PluginHost { get; set; } = new();
+}
+
+internal sealed class BoxSection
+{
+    [JsonPropertyName("log_level")] public string LogLevel { get; set; } = ConfigBinder.Format(BoxOptions.Default.LogLevel);
+    [JsonPropertyName("admin_group")] public string AdminGroup { get; set; } = BoxOptions.Default.AdminGroup;
+}
+
+internal sealed class IpcSection
+{
+    [JsonPropertyName("request_timeout_ms")] public long RequestTimeoutMs { get; set; } = (long)IpcOptions.Default.RequestTimeout.TotalMilliseconds;
+    [JsonPropertyName("max_connections")] public long MaxConnections { get; set; } = IpcOptions.Default.MaxConnections;
+}
+
+// agent, sandbox and perception share this shape; their defaults are equal, checked by a test.
+internal sealed class SocketSection
+{
+    [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = "";
+}
+
+internal sealed class WebhookSection
+{
+    [JsonPropertyName("listen_address")] public string ListenAddress { get; set; } = WebhookOptions.Default.ListenAddress.ToString();
+    [JsonPropertyName("port")] public long Port { get; set; } = WebhookOptions.Default.Port;
+    [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = WebhookOptions.Default.SocketGroup;
+}
+
+internal sealed class PluginHostSection
+{
+    [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = PluginHostOptions.Default.SocketGroup;
+    [JsonPropertyName("mesh_url")] public string MeshUrl { get; set; } = PluginHostOptions.Default.MeshUrl?.OriginalString ?? "";
+    [JsonPropertyName("mesh_user")] public string MeshUser { get; set; } = PluginHostOptions.Default.MeshUser;
+}
+
+[TomlSerializable(typeof(ConfigFile))]
+internal sealed partial class ConfigFileContext : TomlSerializerContext
+{
+}

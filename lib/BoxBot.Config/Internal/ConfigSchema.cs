@@ -1,0 +1,107 @@
+using Tomlyn;
+using Tomlyn.Parsing;
+using Tomlyn.Syntax;
+
+namespace BoxBot.Config.Internal;
+
+/// <summary>
+/// The known sections and keys, with the TOML type and default of each, derived from the file model by
+/// serializing a default <see cref="ConfigFile"/> with the same source-generated context and parsing it
+/// back. There is no second, hand-written key list to keep in step.
+/// </summary>
+internal sealed class ConfigSchema
+{
+    private ConfigSchema(IReadOnlyDictionary<string, IReadOnlyDictionary<string, ValueSyntax>> sections) =>
+        Sections = sections;
+
+    public static ConfigSchema Instance { get; } = Build();
+
+    /// <summary>Section name → key → the default value as TOML syntax (its type is the expected type).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, ValueSyntax>> Sections { get; }
+
+    /// <summary>Every key as <c>section.key</c>, in model order.</summary>
+    public IEnumerable<string> FullKeys =>
+        Sections.SelectMany(s => s.Value.Keys.Select(k => $"{s.Key}.{k}"));
+
+    public string KnownSections => string.Join(", ", Sections.Keys.Order(StringComparer.Ordinal));
+
+    public string KnownKeys(string section) =>
+        string.Join(", ", Sections[section].Keys.Order(StringComparer.Ordinal));
+
+    public bool Contains(string fullKey)
+    {
+        var dot = fullKey.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0
+            && Sections.TryGetValue(fullKey[..dot], out var keys)
+            && keys.ContainsKey(fullKey[(dot + 1)..]);
+    }
+
+    private static ConfigSchema Build()
+    {
+        var text = TomlSerializer.Serialize(new ConfigFile(), ConfigFileContext.Default.ConfigFile);
+        var doc = SyntaxParser.Parse(text, "<config model>", validate: true);
+        if (doc.HasErrors || doc.KeyValues.ChildrenCount > 0)
+        {
+            throw new InvalidOperationException($"the config model did not serialize to plain sections:\n{text}");
+        }
+
+        var sections = new Dictionary<string, IReadOnlyDictionary<string, ValueSyntax>>(StringComparer.Ordinal);
+        foreach (var table in doc.Tables)
+        {
+            var keys = new Dictionary<string, ValueSyntax>(StringComparer.Ordinal);
+            foreach (var kv in table.Items)
+            {
+                keys.Add(TomlSyntax.KeyParts(kv.Key).Single(), kv.Value!);
+            }
+
+            sections.Add(TomlSyntax.KeyParts(table.Name).Single(), keys);
+        }
+
+        return new ConfigSchema(sections);
+    }
+}
+
+/// <summary>Small helpers over Tomlyn's syntax tree.</summary>
+internal static class TomlSyntax
+{
+    /// <summary>The parts of a (possibly dotted, possibly quoted) key: <c>a."b.c".d</c> → a, b.c, d.</summary>
+    public static string[] KeyParts(KeySyntax? key)
+    {
+        if (key is null)
+        {
+            return [""];
+        }
+
+        var parts = new List<string> { Part(key.Key) };
+        foreach (var dotted in key.DotKeys)
+        {
+            parts.Add(Part(dotted.Key));
+        }
+
+        return [.. parts];
+    }
+
+    /// <summary>"a string", "an integer", ... for messages.</summary>
+    public static string Kind(ValueSyntax? value) => value switch
+    {
+        StringValueSyntax => "a string",
+        IntegerValueSyntax => "an integer",
+        FloatValueSyntax => "a float",
+        BooleanValueSyntax => "a boolean",
+        DateTimeValueSyntax => "a date-time",
+        ArraySyntax => "an array",
+        InlineTableSyntax => "a table",
+        _ => "a value",
+    };
+
+    /// <summary>The 1-based line and column of a node.</summary>
+    public static (int Line, int Column) Position(SyntaxNode node) =>
+        (node.Span.Start.Line + 1, node.Span.Start.Column + 1);
+
+    private static string Part(BareKeyOrStringValueSyntax? part) => part switch
+    {
+        BareKeySyntax bare => bare.Key?.Text ?? "",
+        StringValueSyntax quoted => quoted.Value ?? "",
+        _ => "",
+    };
+}

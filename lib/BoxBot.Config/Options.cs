@@ -1,0 +1,78 @@
+using System.Net;
+
+namespace BoxBot.Config;
+
+/// <summary>How much the daemons log. The TOML spells it in lower case (<c>log_level = "info"</c>).</summary>
+public enum LogLevelSetting
+{
+    Debug,
+    Info,
+    Warning,
+    Error,
+}
+
+/// <summary>Settings for the whole box (<c>[box]</c>).</summary>
+/// <param name="LogLevel">Minimum level the daemons log.</param>
+/// <param name="AdminGroup">Unix group whose members may administer the box with the <c>boxbot</c> CLI.</param>
+public sealed record BoxOptions(LogLevelSetting LogLevel, string AdminGroup)
+{
+    public BoxOptions() : this(LogLevelSetting.Info, "boxbot-admin") { }
+
+    public static BoxOptions Default { get; } = new();
+}
+
+/// <summary>Local IPC over the daemons' Unix sockets (<c>[ipc]</c>).</summary>
+/// <param name="RequestTimeout">How long a CLI or client call waits for an answer.</param>
+/// <param name="MaxConnections">Concurrent connections each daemon socket accepts.</param>
+public sealed record IpcOptions(TimeSpan RequestTimeout, int MaxConnections)
+{
+    public IpcOptions() : this(TimeSpan.FromSeconds(10), 64) { }
+
+    public static IpcOptions Default { get; } = new();
+}
+
+/// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
+public sealed record AgentOptions(string SocketGroup)
+{
+    public AgentOptions() : this("") { }
+
+    public static AgentOptions Default { get; } = new();
+}
+
+/// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
+public sealed record SandboxOptions(string SocketGroup)
+{
+    public SandboxOptions() : this("") { }
+
+    public static SandboxOptions Default { get; } = new();
+}
+
+/// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
+public sealed record PerceptionOptions(string SocketGroup)
+{
+    public PerceptionOptions() : this("") { }
+
+    public static PerceptionOptions Default { get; } = new();
+}
+
+/// <summary>The WhatsApp webhook listener (<c>[webhook]</c>).</summary>
+/// <param name="ListenAddress">Address the HTTP listener binds; loopback because TLS ends at a reverse proxy or tunnel.</param>
+/// <param name="Port">TCP port; 0 picks a free port (tests).</param>
+/// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
+public sealed record WebhookOptions(IPAddress ListenAddress, int Port, string SocketGroup)
+{
+    public WebhookOptions() : this(IPAddress.Loopback, 8443, "") { }
+
+    public static WebhookOptions Default { get; } = new();
+}
+
+/// <summary>The plugin host and its NATS mesh connection (<c>[plugin-host]</c>).</summary>
+/// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
+/// <param name="MeshUrl">NATS server (<c>nats://</c> or <c>tls://</c>); null when the mesh is disabled.</param>
+/// <param name="MeshUser">NATS user; its password is the credential <c>mesh-password</c>, never in the TOML.</param>
+public sealed record PluginHostOptions(string SocketGroup, Uri? MeshUrl, string MeshUser)
+{
+    public PluginHostOptions() : this("", null, "") { }
+
+    public static PluginHostOptions Default { get; } = new();
+}

@@ -1,0 +1,174 @@
+using System.Net;
+using BoxBot.Config.Internal;
+using BoxBot.Contracts;
+using Tomlyn;
+
+namespace BoxBot.Config.Tests;
+
+public class ConfigLoadingTests
+{
+    private TempDir _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = new TempDir();
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    [Test]
+    public void An_empty_file_gives_the_defaults()
+    {
+        var loaded = ConfigLoader.Load(_dir.Write("boxbot.toml", ""));
+
+        Assert.That(loaded.Config, Is.EqualTo(BoxBotConfig.Default));
+        Assert.That(loaded.FromFile, Is.True);
+        Assert.That(loaded.SourcePath, Is.EqualTo(_dir.File("boxbot.toml")));
+    }
+
+    [Test]
+    public void The_defaults_are_the_documented_values()
+    {
+        var d = BoxBotConfig.Default;
+
+        Assert.That(d.Box, Is.EqualTo(new BoxOptions(LogLevelSetting.Info, "boxbot-admin")));
+        Assert.That(d.Ipc, Is.EqualTo(new IpcOptions(TimeSpan.FromMilliseconds(10000), 64)));
+        Assert.That(d.Webhook, Is.EqualTo(new WebhookOptions(IPAddress.Parse("127.0.0.1"), 8443, "")));
+        Assert.That(d.PluginHost, Is.EqualTo(new PluginHostOptions("", null, "")));
+        Assert.That(Daemons.All.Select(d.SocketGroupFor), Is.All.Empty);
+    }
+
+    [Test]
+    public void A_missing_file_is_an_error_that_says_what_to_do()
+    {
+        var path = _dir.File("nope.toml");
+
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path))!;
+
+        Assert.That(ex.Errors, Has.Count.EqualTo(1));
+        Assert.That(ex.Message, Is.EqualTo($"{path}: config file not found (copy packaging/boxbot.example.toml or pass --config)"));
+    }
+
+    [Test]
+    public void A_missing_file_gives_the_defaults_when_defaults_are_allowed()
+    {
+        var loaded = ConfigLoader.LoadOrDefaults(_dir.File("nope.toml"));
+
+        Assert.That(loaded.Config, Is.EqualTo(BoxBotConfig.Default));
+        Assert.That(loaded.FromFile, Is.False);
+    }
+
+    [Test]
+    public void An_invalid_file_is_still_an_error_when_defaults_are_allowed()
+    {
+        var path = _dir.Write("boxbot.toml", "[box]\nlog_level = \"loud\"\n");
+
+        Assert.Throws<ConfigException>(() => ConfigLoader.LoadOrDefaults(path));
+    }
+
+    [Test]
+    public void A_folder_in_place_of_the_file_is_an_error()
+    {
+        var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(_dir.Path))!;
+
+        Assert.That(ex.Message, Does.StartWith($"{_dir.Path}: is a directory"));
+    }
+
+    [Test]
+    public void Every_key_is_read_from_the_file()
+    {
+        var path = _dir.Write("boxbot.toml", """
+            [box]
+            log_level = "debug"
+            admin_group = "wheel"
+            [ipc]
+            request_timeout_ms = 2500
+            max_connections = 8
+            [agent]
+            socket_group = "g-agent"
+            [sandbox]
+            socket_group = "g-sandbox"
+            [webhook]
+            listen_address = "::1"
+            port = 0
+            socket_group = "g-webhook"
+            [perception]
+            socket_group = "g-perception"
+            [plugin-host]
+            socket_group = "g-plugins"
+            mesh_url = "tls://mesh.example.org:4222"
+            mesh_user = "box-7"
+            """);
+
+        var c = ConfigLoader.Load(path).Config;
+
+        Assert.That(c.Box, Is.EqualTo(new BoxOptions(LogLevelSetting.Debug, "wheel")));
+        Assert.That(c.Ipc, Is.EqualTo(new IpcOptions(TimeSpan.FromMilliseconds(2500), 8)));
+        Assert.That(c.Webhook, Is.EqualTo(new WebhookOptions(IPAddress.IPv6Loopback, 0, "g-webhook")));
+        Assert.That(c.PluginHost.MeshUrl, Is.EqualTo(new Uri("tls://mesh.example.org:4222")));
+        Assert.That(c.PluginHost.MeshUser, Is.EqualTo("box-7"));
+        Assert.That(c.SocketGroupFor(Daemons.Agent), Is.EqualTo("g-agent"));
+        Assert.That(c.SocketGroupFor(Daemons.Sandbox), Is.EqualTo("g-sandbox"));
+        Assert.That(c.SocketGroupFor(Daemons.Webhook), Is.EqualTo("g-webhook"));
+        Assert.That(c.SocketGroupFor(Daemons.Perception), Is.EqualTo("g-perception"));
+        Assert.That(c.SocketGroupFor(Daemons.PluginHost), Is.EqualTo("g-plugins"));
+    }
+
+    [TestCase("debug", LogLevelSetting.Debug)]
+    [TestCase("info", LogLevelSetting.Info)]
+    [TestCase("warning", LogLevelSetting.Warning)]
+    [TestCase("error", LogLevelSetting.Error)]
+    public void Each_log_level_is_accepted(string text, LogLevelSetting expected)
+    {
+        var c = ConfigLoader.Parse($"[box]\nlog_level = \"{text}\"\n", "t.toml").Config;
+
+        Assert.That(c.Box.LogLevel, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Keys_left_out_keep_their_defaults()
+    {
+        var c = ConfigLoader.Parse("[webhook]\nport = 9000\n", "t.toml").Config;
+
+        Assert.That(c, Is.EqualTo(BoxBotConfig.Default with { Webhook = WebhookOptions.Default with { Port = 9000 } }));
+    }
+
+    [Test]
+    public void Dotted_keys_and_inline_tables_are_the_same_as_sections()
+    {
+        var c = ConfigLoader.Parse("webhook.port = 9001\nipc = { max_connections = 5 }\n", "t.toml").Config;
+
+        Assert.That(c.Webhook.Port, Is.EqualTo(9001));
+        Assert.That(c.Ipc.MaxConnections, Is.EqualTo(5));
+    }
+
+    [Test]
+    public void Flags_are_applied_with_with_and_leave_the_defaults_untouched()
+    {
+        var loaded = ConfigLoader.Parse("[webhook]\nport = 9000\n", "t.toml").Config;
+
+        var withFlags = loaded with { Webhook = loaded.Webhook with { Port = 0 }, Box = loaded.Box with { LogLevel = LogLevelSetting.Debug } };
+
+        Assert.That(withFlags.Webhook.Port, Is.EqualTo(0));
+        Assert.That(withFlags.Box.LogLevel, Is.EqualTo(LogLevelSetting.Debug));
+        Assert.That(loaded.Webhook.Port, Is.EqualTo(9000));
+        Assert.That(BoxBotConfig.Default.Webhook.Port, Is.EqualTo(8443));
+        Assert.That(BoxBotConfig.Default.Box.LogLevel, Is.EqualTo(LogLevelSetting.Info));
+    }
+
+    [Test]
+    public void The_file_model_starts_from_the_runtime_defaults()
+    {
+        // The file model's initial values are what a key left out means; they must not drift from Default.
+        var text = TomlSerializer.Serialize(new ConfigFile(), ConfigFileContext.Default.ConfigFile);
+
+        Assert.That(ConfigLoader.Parse(text, "model.toml").Config, Is.EqualTo(BoxBotConfig.Default));
+    }
+
+    [Test]
+    public void Asking_for_the_socket_group_of_an_unknown_daemon_is_an_error()
+    {
+        var stranger = new DaemonInfo("stranger", "boxbot-stranger", "s.sock", "s", "s");
+
+        Assert.Throws<ArgumentException>(() => BoxBotConfig.Default.SocketGroupFor(stranger));
+    }
+}
