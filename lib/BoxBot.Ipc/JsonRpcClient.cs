@@ -204,19 +204,24 @@ public sealed partial class JsonRpcClient : IAsyncDisposable
     private async Task SendAsync(byte[] frame, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Exception failure;
         try
         {
             // Once started, a frame is written whole: a half-written frame would corrupt the stream.
             await _stream.WriteAsync(frame, _closing.Token).ConfigureAwait(false);
+            return;
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
-            throw Rethrowable(_terminal ?? new IpcException($"Lost the connection to {SocketPath}: {ex.Message}", ex) { SocketPath = SocketPath });
+            failure = ex;
         }
         finally
         {
             _writeLock.Release();
         }
+        // The read side may still hold the server's last word (Busy before it closed); prefer that to EPIPE.
+        await Task.WhenAny(_readLoop, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
+        throw Rethrowable(_terminal ?? new IpcException($"Lost the connection to {SocketPath}: {failure.Message}", failure) { SocketPath = SocketPath });
     }
 
     public async ValueTask DisposeAsync()

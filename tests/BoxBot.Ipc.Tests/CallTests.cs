@@ -66,20 +66,28 @@ public sealed class CallTests : ServerTestBase
     {
         var running = 0;
         var peak = 0;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         StartServer(o => o with { MaxConcurrentRequestsPerConnection = 2 }, s => s.Map("busy", Anyone,
-            TestJson.Default.DelayParams, TestJson.Default.SumResult, async (p, _, ct) =>
+            TestJson.Default.DelayParams, TestJson.Default.SumResult, async (_, _, ct) =>
             {
-                var now = Interlocked.Increment(ref running);
-                InterlockedMax(ref peak, now);
-                await Task.Delay(p.Ms, ct);
+                InterlockedMax(ref peak, Interlocked.Increment(ref running));
+                await gate.Task.WaitAsync(ct);
                 Interlocked.Decrement(ref running);
-                return new SumResult(now);
+                return new SumResult(0);
             }));
         var client = await ConnectAsync();
 
-        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
-            client.CallAsync("busy", new DelayParams(50), TestJson.Default.DelayParams, TestJson.Default.SumResult)));
+        var calls = Enumerable.Range(0, 6)
+            .Select(_ => client.CallAsync("busy", new DelayParams(0), TestJson.Default.DelayParams, TestJson.Default.SumResult))
+            .ToArray();
+        Assert.That(await Eventually.TrueAsync(() => Volatile.Read(ref running) == 2), Is.True);
+        // Give a third request every chance to slip in while two hold their slots.
+        await Task.Delay(200);
+        var peakWhileBlocked = Volatile.Read(ref peak);
+        gate.SetResult();
+        await Task.WhenAll(calls);
 
+        Assert.That(peakWhileBlocked, Is.EqualTo(2));
         Assert.That(peak, Is.EqualTo(2));
     }
 
