@@ -1,8 +1,3 @@
-using System.Runtime.Versioning;
-
-// boxbot runs on Linux only; these tests use Unix file modes throughout.
-[assembly: SupportedOSPlatform("linux")]
-
 namespace BoxBot.Config.Tests;
 
 /// <summary>A fresh folder under the system temp folder, deleted on dispose.</summary>
