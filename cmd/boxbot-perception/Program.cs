@@ -1,1 +1,6 @@
-return 0;
+using BoxBot.Contracts;
+using BoxBot.Hosting;
+
+return await DaemonMain.RunAsync(Daemons.Perception,
+    "camera, microphone and buttons to low-level events, with a privacy switch (this build: control socket and status only).",
+    args, static () => new NoService());
