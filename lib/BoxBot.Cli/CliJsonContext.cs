@@ -1,0 +1,50 @@
+using System.Text.Json.Serialization;
+
+namespace BoxBot.Cli;
+
+/// <summary>One daemon in <c>boxbot status --json</c>. Every key is always present (null when unknown) so scripts can rely on them.</summary>
+public sealed record DaemonStatusReport
+{
+    [JsonPropertyName("name")] public required string Name { get; init; }
+    [JsonPropertyName("up")] public required bool Up { get; init; }
+    [JsonPropertyName("pid")] public int? Pid { get; init; }
+    [JsonPropertyName("uid")] public uint? Uid { get; init; }
+    [JsonPropertyName("version")] public string? Version { get; init; }
+    [JsonPropertyName("uptime_s")] public double? UptimeSeconds { get; init; }
+    [JsonPropertyName("config_path")] public string? ConfigPath { get; init; }
+    [JsonPropertyName("socket")] public required string Socket { get; init; }
+    [JsonPropertyName("error")] public string? Error { get; init; }
+    [JsonPropertyName("details")] public IReadOnlyDictionary<string, string>? Details { get; init; }
+}
+
+/// <summary>The whole <c>boxbot status --json</c> document.</summary>
+public sealed record StatusReport
+{
+    [JsonPropertyName("daemons")] public required IReadOnlyList<DaemonStatusReport> Daemons { get; init; }
+    [JsonPropertyName("all_up")] public required bool AllUp { get; init; }
+    [JsonPropertyName("layout")] public required string Layout { get; init; }
+    [JsonPropertyName("runtime_dir")] public required string RuntimeDir { get; init; }
+}
+
+public sealed record ConfigErrorReport(
+    [property: JsonPropertyName("file")] string File,
+    [property: JsonPropertyName("line")] int Line,
+    [property: JsonPropertyName("column")] int Column,
+    [property: JsonPropertyName("key")] string Key,
+    [property: JsonPropertyName("message")] string Message);
+
+public sealed record ConfigCheckReport(
+    [property: JsonPropertyName("file")] string File,
+    [property: JsonPropertyName("ok")] bool Ok,
+    [property: JsonPropertyName("errors")] IReadOnlyList<ConfigErrorReport> Errors);
+
+public sealed record VersionReport(
+    [property: JsonPropertyName("version")] string Version,
+    [property: JsonPropertyName("runtime")] string Runtime,
+    [property: JsonPropertyName("rid")] string RuntimeIdentifier);
+
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(StatusReport))]
+[JsonSerializable(typeof(ConfigCheckReport))]
+[JsonSerializable(typeof(VersionReport))]
+internal sealed partial class CliJsonContext : JsonSerializerContext;

@@ -1,0 +1,12 @@
+namespace BoxBot.Cli;
+
+/// <summary>Exit codes of the <c>boxbot</c> command, documented in <c>boxbot --help</c> and docs/cli.md.</summary>
+public static class ExitCodes
+{
+    /// <summary>Success: the command did what was asked (status: every daemon is up).</summary>
+    public const int Ok = 0;
+    /// <summary>Failure: a daemon is down, a config has errors, a daemon refused, something could not be done.</summary>
+    public const int Failure = 1;
+    /// <summary>Usage: unknown command or option, missing or malformed argument.</summary>
+    public const int Usage = 2;
+}

@@ -1,0 +1,41 @@
+using BoxBot.Config;
+using BoxBot.Contracts;
+
+namespace BoxBot.Cli.Internal;
+
+/// <summary>Prepares a development tree: folders with the installed layout's modes, a config, credentials.</summary>
+internal static class DevLayout
+{
+    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode GroupReadable = Private | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
+
+    public const string DefaultConfig =
+        "# boxbot development configuration, written by `boxbot dev up`.\n" +
+        "# Every key, its default and its range: packaging/boxbot.example.toml. Check with `boxbot config check`.\n" +
+        "# Secrets never go here: they are files in ./credentials/ (mode 0600).\n" +
+        "\n[box]\nlog_level = \"info\"\n";
+
+    public static string ResolveHome() =>
+        Environment.GetEnvironmentVariable("BOXBOT_HOME") is { Length: > 0 } home ? Path.GetFullPath(home) : Path.GetFullPath(".boxbot-dev");
+
+    /// <summary>Creates the folders; returns the names of credentials it generated.</summary>
+    public static IReadOnlyList<string> Prepare(BoxPaths paths)
+    {
+        Directory.CreateDirectory(paths.Home!, Private);
+        Directory.CreateDirectory(paths.RuntimeDir, GroupReadable);
+        Directory.CreateDirectory(paths.StateRoot, GroupReadable);
+        foreach (var daemon in Daemons.All)
+        {
+            Directory.CreateDirectory(paths.StateDir(daemon), Private);
+        }
+        if (!File.Exists(paths.ConfigFile))
+        {
+            AtomicFile.WriteAllText(paths.ConfigFile, DefaultConfig, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        }
+        return DevCredentials.EnsureGenerated(paths.CredentialsDir);
+    }
+
+    /// <summary>Where the daemon executables are: $BOXBOT_BIN_DIR, else next to this executable.</summary>
+    public static string BinDir() =>
+        Environment.GetEnvironmentVariable("BOXBOT_BIN_DIR") is { Length: > 0 } dir ? Path.GetFullPath(dir) : AppContext.BaseDirectory;
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using BoxBot.Config;
+using BoxBot.Contracts;
+
+namespace BoxBot.Cli.Internal;
+
+/// <summary>
+/// <c>boxbot dev up</c>: starts the five daemons as child processes, prefixes their logs, waits
+/// until each answers <c>system.status</c>, and on Ctrl-C/SIGTERM (or one daemon exiting) stops
+/// them all: SIGTERM, then SIGKILL for any still alive after the grace period.
+/// </summary>
+internal static class DevSupervisor
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
+    // Daemons shut down within 5 s; past this they are killed.
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(7);
+
+    public static async Task<int> RunAsync(string? configFile, CancellationToken stop)
+    {
+        var home = DevLayout.ResolveHome();
+        var paths = BoxPaths.UnderHome(home);
+        var output = new PrefixedOutput();
+        LoadedConfig config;
+        try
+        {
+            var generated = DevLayout.Prepare(paths);
+            config = ConfigLoader.Load(configFile is null ? paths.ConfigFile : Path.GetFullPath(configFile));
+            if (generated.Count > 0)
+            {
+                output.Note($"generated development credentials in {paths.CredentialsDir}: {string.Join(", ", generated)}");
+            }
+        }
+        catch (ConfigException e)
+        {
+            foreach (var error in e.Errors)
+            {
+                await Console.Error.WriteLineAsync(error.ToString());
+            }
+            return Fail("the configuration has errors; nothing was started");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CredentialException)
+        {
+            return Fail($"cannot prepare {home}: {e.Message}");
+        }
+
+        var binDir = DevLayout.BinDir();
+        var missing = Daemons.All.Where(d => !File.Exists(Path.Combine(binDir, d.Executable))).Select(d => d.Executable).ToList();
+        if (missing.Count > 0)
+        {
+            return Fail($"cannot find {string.Join(", ", missing)} in {binDir}: run `make publish` (or set BOXBOT_BIN_DIR to the folder holding the daemons)");
+        }
+        var running = (await DaemonProbe.ProbeAllAsync(paths, TimeSpan.FromSeconds(2), stop)).Where(d => d.Up).ToList();
+        if (running.Count > 0)
+        {
+            return Fail($"boxbot is already running under {home} ({string.Join(", ", running.Select(d => $"{d.Name} pid {d.Pid}"))}); stop it first");
+        }
+
+        output.Note($"BOXBOT_HOME={home}; config {config.SourcePath}; daemons from {binDir}");
+        output.Note($"in another terminal:  export BOXBOT_HOME={home}  then  boxbot status");
+        await using var children = DevChildren.Start(binDir, home, configFile is null ? null : config.SourcePath, output);
+        var exitCode = ExitCodes.Ok;
+        try
+        {
+            var ready = await WaitReadyAsync(paths, children, stop);
+            if (ready)
+            {
+                output.Note($"all {Daemons.All.Count} daemons up; Ctrl-C stops them");
+            }
+            else if (!stop.IsCancellationRequested)
+            {
+                exitCode = ExitCodes.Failure;
+            }
+            if (exitCode == ExitCodes.Ok)
+            {
+                var exited = await children.WaitAnyExitAsync(stop);
+                if (exited is not null && !stop.IsCancellationRequested)
+                {
+                    output.Note($"{exited.Daemon.Name} exited with code {exited.Process.ExitCode}; stopping the others");
+                    exitCode = ExitCodes.Failure;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        output.Note("stopping all daemons");
+        var stragglers = await children.StopAllAsync(StopGrace);
+        output.Note(stragglers.Count == 0
+            ? "all daemons stopped"
+            : $"killed {string.Join(", ", stragglers)} after {StopGrace.TotalSeconds:0} s without exiting");
+        return exitCode;
+    }
+
+    private static async Task<bool> WaitReadyAsync(BoxPaths paths, DevChildren children, CancellationToken stop)
+    {
+        var deadline = Stopwatch.StartNew();
+        var pending = Daemons.All.ToList();
+        while (pending.Count > 0)
+        {
+            stop.ThrowIfCancellationRequested();
+            if (children.FirstExited() is { } dead)
+            {
+                Console.Error.WriteLine($"boxbot dev: {dead.Daemon.Name} exited with code {dead.Process.ExitCode} while starting (see its log above)");
+                return false;
+            }
+            if (deadline.Elapsed > ReadyTimeout)
+            {
+                Console.Error.WriteLine($"boxbot dev: not ready after {ReadyTimeout.TotalSeconds:0} s: {string.Join(", ", pending.Select(d => d.Name))}");
+                return false;
+            }
+            foreach (var daemon in pending.ToList())
+            {
+                if ((await DaemonProbe.ProbeAsync(daemon, paths, TimeSpan.FromSeconds(2), stop)).Up)
+                {
+                    pending.Remove(daemon);
+                }
+            }
+            if (pending.Count > 0)
+            {
+                await Task.Delay(100, stop);
+            }
+        }
+        return true;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine("boxbot dev: " + message);
+        return ExitCodes.Failure;
+    }
+}
