@@ -1,0 +1,101 @@
+using System.Text.Json;
+using BoxBot.Contracts;
+
+namespace BoxBot.Integration.Tests;
+
+/// <summary>
+/// The two layers in front of a daemon's methods, attacked from another uid through the real
+/// CLI: the socket's file mode and group (kernel, at connect) and the per-method SO_PEERCRED
+/// policy (the daemon, per request).
+/// </summary>
+[Category("root")]
+public class AccessControlTests
+{
+    private const string Intruder = "bbtest-intruder";
+    private const string SocketGroup = "bbtest-sockets";
+    private const string AdminGroup = "bbtest-admins";
+    private string _home = "";
+    private DaemonProcess? _agent;
+
+    [SetUp]
+    public async Task SetUp()
+    {
+        TestEnv.RequireRoot();
+        TestEnv.EnsureUser(Intruder);
+        TestEnv.EnsureGroup(SocketGroup);
+        TestEnv.EnsureGroup(AdminGroup);
+        _home = TestEnv.TempDir("access");
+        // The folders must be traversable by the intruder so that only the socket's own mode decides.
+        File.SetUnixFileMode(_home, (UnixFileMode)0b111_101_101);
+        Directory.CreateDirectory(Path.Combine(_home, "run"), (UnixFileMode)0b111_101_101);
+        var config = Path.Combine(_home, "boxbot.toml");
+        File.WriteAllText(config, $"[box]\nadmin_group = \"{AdminGroup}\"\n[agent]\nsocket_group = \"{SocketGroup}\"\n");
+        File.SetUnixFileMode(config, (UnixFileMode)0b110_100_100);
+        _agent = DaemonProcess.Start(Daemons.Agent, _home);
+        await _agent.WaitReadyAsync();
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        _agent?.Dispose();
+        if (_home.Length > 0)
+        {
+            Directory.Delete(_home, recursive: true);
+        }
+    }
+
+    [Test]
+    public void The_socket_is_0660_and_owned_by_the_configured_group()
+    {
+        var socket = _agent!.SocketPath;
+        Assert.That(File.GetUnixFileMode(socket), Is.EqualTo((UnixFileMode)0b110_110_000));
+        var (_, stdout, _) = TestEnv.Run("stat", ["-c", "%G", socket]);
+        Assert.That(stdout.Trim(), Is.EqualTo(SocketGroup));
+    }
+
+    [Test]
+    public void A_user_outside_the_socket_group_cannot_even_connect()
+    {
+        var agent = StatusAs();
+
+        Assert.That(agent.GetProperty("up").GetBoolean(), Is.False);
+        Assert.That(agent.GetProperty("error").GetString(), Does.Contain("ermission denied"));
+        Assert.That(_agent!.Log, Does.Not.Contain("unauthorized"), "the kernel refused it before the daemon saw it");
+    }
+
+    [Test]
+    public void A_user_in_the_socket_group_but_not_an_admin_is_refused_by_peer_credentials_and_logged()
+    {
+        var agent = StatusAs(SocketGroup);
+
+        Assert.That(agent.GetProperty("up").GetBoolean(), Is.False);
+        Assert.That(agent.GetProperty("error").GetString(), Does.Contain("refused"));
+        var uid = TestEnv.IdOf("-u", Intruder).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(() => _agent!.Lines.Any(l => l.StartsWith("<4>", StringComparison.Ordinal) && l.Contains(uid, StringComparison.Ordinal) && l.Contains(SystemMethods.Status, StringComparison.Ordinal)),
+            Is.True.After(5000, 50), _agent!.Log);
+    }
+
+    [Test]
+    public void The_same_user_with_the_admin_group_as_a_supplementary_group_is_allowed()
+    {
+        var agent = StatusAs(SocketGroup, AdminGroup);
+
+        Assert.That(agent.GetProperty("up").GetBoolean(), Is.True, agent.ToString());
+        Assert.That(agent.GetProperty("pid").GetInt32(), Is.EqualTo(_agent!.Process.Id));
+    }
+
+    /// <summary>Runs `boxbot status --json` as the intruder with exactly the given supplementary groups; returns the agent's entry.</summary>
+    private JsonElement StatusAs(params string[] groups)
+    {
+        var uid = TestEnv.IdOf("-u", Intruder).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var gid = TestEnv.IdOf("-g", Intruder).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var args = new List<string> { $"--reuid={uid}", $"--regid={gid}" };
+        args.Add(groups.Length == 0 ? "--clear-groups" : "--groups=" + string.Join(',', groups.Select(g => TestEnv.GroupId(g))));
+        args.AddRange([TestEnv.Exe("boxbot"), "status", "--json"]);
+        var (code, stdout, stderr) = TestEnv.Run("setpriv", args, new Dictionary<string, string?> { ["BOXBOT_HOME"] = _home });
+        Assert.That(stdout, Does.StartWith("{"), $"exit {code}: {stderr}");
+        using var doc = JsonDocument.Parse(stdout);
+        return doc.RootElement.GetProperty("daemons").EnumerateArray().Single(d => d.GetProperty("name").GetString() == "agent").Clone();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using BoxBot.Contracts;
+
+namespace BoxBot.Integration.Tests;
+
+/// <summary>The AOT-published plugin host against a real nats-server: the NATS.Client.Core workaround works in the product, not only in a library test.</summary>
+public class PluginHostMeshTests
+{
+    private const string Password = "mesh-test-password-5d2c";
+    private string _home = "";
+    private Process? _nats;
+    private int _port;
+
+    [SetUp]
+    public void SetUp()
+    {
+        var server = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server" }.FirstOrDefault(File.Exists)
+            ?? throw new AssertionException("nats-server is not installed: run scripts/install-prereqs.sh (make test does)");
+        _home = TestEnv.TempDir("mesh");
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            _port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var natsConfig = Path.Combine(_home, "nats.conf");
+        File.WriteAllText(natsConfig, $"listen: 127.0.0.1:{_port}\nauthorization {{ users = [ {{ user: box, password: \"{Password}\" }} ] }}\n");
+        _nats = Process.Start(new ProcessStartInfo(server, ["-c", natsConfig]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        _nats.BeginErrorReadLine();
+        _nats.BeginOutputReadLine();
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var c = new TcpClient();
+                c.Connect(IPAddress.Loopback, _port);
+                break;
+            }
+            catch (SocketException) when (waited.Elapsed < TimeSpan.FromSeconds(10) && !_nats.HasExited)
+            {
+                Thread.Sleep(50);
+            }
+        }
+        File.WriteAllText(Path.Combine(_home, "boxbot.toml"), $"[plugin-host]\nmesh_url = \"nats://127.0.0.1:{_port}\"\nmesh_user = \"box\"\n");
+        Directory.CreateDirectory(Path.Combine(_home, "credentials"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (_nats is { HasExited: false })
+        {
+            _nats.Kill();
+            _nats.WaitForExit();
+        }
+        _nats?.Dispose();
+        Directory.Delete(_home, recursive: true);
+    }
+
+    [Test]
+    public async Task The_plugin_host_connects_to_the_mesh_with_the_password_from_its_credential()
+    {
+        WriteCredential(Password);
+        using var host = DaemonProcess.Start(Daemons.PluginHost, _home);
+        await host.WaitReadyAsync();
+
+        Assert.That(async () => (await host.StatusAsync()).Details["mesh"], Is.EqualTo("connected").After(10000, 100), host.Log);
+        Assert.That(host.Log, Does.Not.Contain(Password));
+    }
+
+    [Test]
+    public async Task A_wrong_mesh_password_is_reported_in_status_while_the_daemon_keeps_serving()
+    {
+        WriteCredential("not-the-password");
+        using var host = DaemonProcess.Start(Daemons.PluginHost, _home);
+        await host.WaitReadyAsync();
+
+        Assert.That(async () => (await host.StatusAsync()).Details["mesh"], Does.StartWith("down:").After(10000, 100), host.Log);
+        Assert.That(host.Process.HasExited, Is.False);
+        Assert.That(host.Log, Does.Not.Contain("not-the-password"));
+    }
+
+    [Test]
+    public void A_mesh_url_carrying_a_password_is_refused_at_start()
+    {
+        File.WriteAllText(Path.Combine(_home, "boxbot.toml"), $"[plugin-host]\nmesh_url = \"nats://box:{Password}@127.0.0.1:{_port}\"\n");
+        using var host = DaemonProcess.Start(Daemons.PluginHost, _home);
+
+        Assert.That(host.WaitExit(), Is.EqualTo(1));
+        Assert.That(host.Log, Does.Contain("mesh-password"));
+        Assert.That(host.Log, Does.Not.Contain(Password));
+    }
+
+    private void WriteCredential(string value)
+    {
+        var path = Path.Combine(_home, "credentials", "mesh-password");
+        File.WriteAllText(path, value);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+}

@@ -1,7 +1,0 @@
-namespace BoxBot.Integration.Tests;
-
-public class Smoke
-{
-    [Test]
-    public void Runs() => Assert.That(1, Is.EqualTo(1));
-}
