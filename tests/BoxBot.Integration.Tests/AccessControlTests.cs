@@ -31,6 +31,8 @@ public class AccessControlTests
         var config = Path.Combine(_home, "boxbot.toml");
         File.WriteAllText(config, $"[box]\nadmin_group = \"{AdminGroup}\"\n[agent]\nsocket_group = \"{SocketGroup}\"\n");
         File.SetUnixFileMode(config, (UnixFileMode)0b110_100_100);
+        // The checkout may sit where the intruder cannot traverse (CI clones under /root): give it its own copy of the CLI.
+        File.Copy(TestEnv.Exe("boxbot"), Path.Combine(_home, "boxbot"));
         _agent = DaemonProcess.Start(Daemons.Agent, _home);
         await _agent.WaitReadyAsync();
     }
@@ -92,7 +94,7 @@ public class AccessControlTests
         var gid = TestEnv.IdOf("-g", Intruder).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var args = new List<string> { $"--reuid={uid}", $"--regid={gid}" };
         args.Add(groups.Length == 0 ? "--clear-groups" : "--groups=" + string.Join(',', groups.Select(g => TestEnv.GroupId(g))));
-        args.AddRange([TestEnv.Exe("boxbot"), "status", "--json"]);
+        args.AddRange([Path.Combine(_home, "boxbot"), "status", "--json"]);
         var (code, stdout, stderr) = TestEnv.Run("setpriv", args, new Dictionary<string, string?> { ["BOXBOT_HOME"] = _home });
         Assert.That(stdout, Does.StartWith("{"), $"exit {code}: {stderr}");
         using var doc = JsonDocument.Parse(stdout);
