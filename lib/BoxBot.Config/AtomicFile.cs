@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using BoxBot.Config.Internal;
+using BoxBot.Linux;
 
 namespace BoxBot.Config;
 
@@ -61,7 +62,7 @@ public static class AtomicFile
                 }
             }
 
-            UnixFile.SyncDirectory(directory);
+            LinuxFile.SyncDirectory(directory);
             return true;
         }
         finally

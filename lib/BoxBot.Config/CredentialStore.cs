@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using BoxBot.Config.Internal;
+using BoxBot.Linux;
 
 namespace BoxBot.Config;
 
@@ -119,7 +120,7 @@ public sealed partial class CredentialStore
         FileStatus? status;
         try
         {
-            status = UnixFile.LStat(path);
+            status = LinuxFile.LStat(path);
         }
         catch (IOException ex)
         {
@@ -151,7 +152,7 @@ public sealed partial class CredentialStore
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             // The path was checked above; make sure that what was opened is still that same file.
-            if (!UnixFile.FStat(stream.SafeFileHandle, path).SameFileAs(before))
+            if (!LinuxFile.FStat(stream.SafeFileHandle, path).SameFileAs(before))
             {
                 throw new CredentialException($"{path} was replaced while being read; check who else writes to {Path.GetDirectoryName(path)}", path);
             }
@@ -162,7 +163,7 @@ public sealed partial class CredentialStore
         catch (UnauthorizedAccessException ex)
         {
             throw new CredentialException(
-                $"{path}: permission denied; it must belong to the user this process runs as (uid {UnixFile.EffectiveUid()}) with mode 0600 (chmod 600 {path})", path, ex);
+                $"{path}: permission denied; it must belong to the user this process runs as (uid {LinuxProcess.EffectiveUid}) with mode 0600 (chmod 600 {path})", path, ex);
         }
         catch (Exception ex) when (ex is IOException or DecoderFallbackException)
         {
@@ -179,7 +180,7 @@ public sealed partial class CredentialStore
                 $"secrets must be private to their owner: chmod 600 {path}", path);
         }
 
-        var euid = UnixFile.EffectiveUid();
+        var euid = LinuxProcess.EffectiveUid;
         if (status.Uid != euid)
         {
             throw new CredentialException(

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using BoxBot.Config.Internal;
+using BoxBot.Linux;
 
 namespace BoxBot.Config;
 
@@ -29,7 +30,7 @@ public static class DevCredentials
         foreach (var credential in Credentials.All.Where(c => c.GeneratedForDevelopment))
         {
             var path = Path.Combine(directory, credential.Name);
-            if (UnixFile.LStat(path) is not null)
+            if (LinuxFile.LStat(path) is not null)
             {
                 continue; // whatever is there (even a dangling symlink) is the developer's: never replace it
             }

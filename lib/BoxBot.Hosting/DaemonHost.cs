@@ -3,6 +3,7 @@ using BoxBot.Config;
 using BoxBot.Contracts;
 using BoxBot.Hosting.Internal;
 using BoxBot.Ipc;
+using BoxBot.Linux;
 using Microsoft.Extensions.Logging;
 
 namespace BoxBot.Hosting;
@@ -49,7 +50,7 @@ public static class DaemonHost
             return 1;
         }
         log.LogInformation(HostLogEvents.Starting, "{Daemon} {Version} starting as pid {Pid}, uid {Uid}; config {Config}",
-            daemon.Executable, BuildInfo.Version, Environment.ProcessId, Native.geteuid(), Describe(loaded));
+            daemon.Executable, BuildInfo.Version, Environment.ProcessId, LinuxProcess.EffectiveUid, Describe(loaded));
         if (!loaded.FromFile)
         {
             log.LogWarning(HostLogEvents.ConfigDefaults, "no config file at {Path}: running with built-in defaults", loaded.SourcePath);
@@ -172,7 +173,7 @@ public static class DaemonHost
             Name = context.Daemon.Name,
             Version = BuildInfo.Version,
             Pid = Environment.ProcessId,
-            Uid = Native.geteuid(),
+            Uid = LinuxProcess.EffectiveUid,
             StartedAt = startedAt,
             UptimeSeconds = Math.Round(uptime.TotalSeconds, 3),
             ConfigPath = Describe(context.LoadedConfig),

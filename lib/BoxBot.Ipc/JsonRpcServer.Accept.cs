@@ -44,7 +44,7 @@ public sealed partial class JsonRpcServer
         PeerCredentials peer;
         try
         {
-            peer = UnixAccounts.ReadPeer(socket, out _);
+            peer = PeerCredentialReader.ReadPeer(socket, out _);
         }
         catch (IpcException ex)
         {

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net.Sockets;
 using System.Text.Json.Serialization.Metadata;
 using BoxBot.Ipc.Internal;
+using BoxBot.Linux;
 using Microsoft.Extensions.Logging;
 
 namespace BoxBot.Ipc;
@@ -21,7 +22,7 @@ public sealed partial class JsonRpcServer : IAsyncDisposable
     private readonly CancellationTokenSource _abortRequests = new();
     private readonly Lock _lifecycle = new();
     private Socket? _listener;
-    private FileIdentity _socketIdentity;
+    private FileStatus? _socketIdentity;
     private Task _acceptLoop = Task.CompletedTask;
     private Task? _stopTask;
     private int _connectionCount;
@@ -142,7 +143,7 @@ public sealed partial class JsonRpcServer : IAsyncDisposable
                 {
                     SocketFile.ChangeGroup(path, Options.SocketGroup);
                 }
-                SocketFile.Inspect(path, out _socketIdentity, out _);
+                _socketIdentity = SocketFile.Inspect(path);
                 listener.Listen(Math.Min(Options.MaxConnections, 512));
             }
             catch (Exception ex)

@@ -1,4 +1,5 @@
 using BoxBot.Ipc.Internal;
+using BoxBot.Linux;
 
 namespace BoxBot.Ipc;
 
@@ -43,7 +44,7 @@ public abstract record Principal
 
     private static class SelfHolder
     {
-        public static readonly Principal Value = new UidPrincipal(UnixNative.geteuid(), "self");
+        public static readonly Principal Value = new UidPrincipal(LinuxProcess.EffectiveUid, "self");
     }
 
     private sealed record UidPrincipal(uint? Id, string Label) : Principal

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using BoxBot.Contracts;
+using BoxBot.Linux;
 
 namespace BoxBot.Integration.Tests;
 
@@ -40,7 +41,7 @@ public class DaemonLifecycleTests
         Assert.That(status.UptimeSeconds, Is.GreaterThanOrEqualTo(0));
         Assert.That(File.GetUnixFileMode(process.SocketPath), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite));
 
-        TestEnv.Signal(process.Process.Id, DaemonProcess.SIGTERM);
+        TestEnv.Signal(process.Process.Id, LinuxProcess.SIGTERM);
 
         Assert.That(process.WaitExit(), Is.EqualTo(0), process.Log);
         Assert.That(File.Exists(process.SocketPath), Is.False, "the socket file is removed on shutdown");
@@ -56,7 +57,7 @@ public class DaemonLifecycleTests
         using var process = DaemonProcess.Start(Daemons.Agent, _home, ["--config", _config]);
         await process.WaitReadyAsync();
 
-        TestEnv.Signal(process.Process.Id, DaemonProcess.SIGINT);
+        TestEnv.Signal(process.Process.Id, LinuxProcess.SIGINT);
 
         Assert.That(process.WaitExit(), Is.EqualTo(0), process.Log);
         Assert.That(process.Lines, Has.Some.Contains("shutdown phase close-storage"));
@@ -67,7 +68,7 @@ public class DaemonLifecycleTests
     {
         using var process = DaemonProcess.Start(Daemons.Sandbox, _home, ["--config", _config]);
         await process.WaitReadyAsync();
-        TestEnv.Signal(process.Process.Id, DaemonProcess.SIGTERM);
+        TestEnv.Signal(process.Process.Id, LinuxProcess.SIGTERM);
         process.WaitExit();
 
         Assert.That(process.Lines, Is.Not.Empty);
@@ -120,7 +121,7 @@ public class DaemonLifecycleTests
         var seen = new List<string>();
         await ReceiveUntilAsync(notify, seen, m => m.Contains("READY=1", StringComparison.Ordinal));
         await ReceiveUntilAsync(notify, seen, m => m == "WATCHDOG=1");
-        TestEnv.Signal(process.Process.Id, DaemonProcess.SIGTERM);
+        TestEnv.Signal(process.Process.Id, LinuxProcess.SIGTERM);
         await ReceiveUntilAsync(notify, seen, m => m.Contains("STOPPING=1", StringComparison.Ordinal));
 
         Assert.That(seen[0], Does.Contain("READY=1").And.Contain($"MAINPID={process.Process.Id}").And.Contain("STATUS=serving on"));
@@ -132,7 +133,7 @@ public class DaemonLifecycleTests
     {
         using var process = DaemonProcess.Start(Daemons.Perception, _home, ["--config", _config], new Dictionary<string, string> { ["WATCHDOG_USEC"] = "200000" });
         await process.WaitReadyAsync();
-        TestEnv.Signal(process.Process.Id, DaemonProcess.SIGTERM);
+        TestEnv.Signal(process.Process.Id, LinuxProcess.SIGTERM);
         Assert.That(process.WaitExit(), Is.EqualTo(0), process.Log);
         Assert.That(process.Log, Does.Not.Contain("NOTIFY"));
     }

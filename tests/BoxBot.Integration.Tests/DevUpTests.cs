@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
+using BoxBot.Linux;
 
 namespace BoxBot.Integration.Tests;
 
@@ -23,8 +23,8 @@ public class DevUpTests
     [Test]
     public async Task Dev_up_brings_up_all_five_and_Ctrl_C_leaves_no_process_behind()
     {
-        using var dev = DevUp.Start(_home, _config);
-        await dev.WaitForAsync("all 5 daemons up");
+        using var dev = StartDevUp();
+        await dev.WaitForLineAsync("all 5 daemons up");
 
         var (code, stdout, stderr) = TestEnv.Run(TestEnv.Exe("boxbot"), ["status", "--json"], new Dictionary<string, string?> { ["BOXBOT_HOME"] = _home });
         Assert.That(code, Is.EqualTo(0), stdout + stderr);
@@ -33,37 +33,37 @@ public class DevUpTests
         var pids = doc.RootElement.GetProperty("daemons").EnumerateArray().Select(d => d.GetProperty("pid").GetInt32()).ToList();
         Assert.That(pids, Has.Count.EqualTo(5).And.Unique);
         Assert.That(pids, Has.All.Matches<int>(TestEnv.IsAlive));
-        Assert.That(dev.Output, Does.Contain($"export BOXBOT_HOME={_home}"));
+        Assert.That(dev.Log, Does.Contain($"export BOXBOT_HOME={_home}"));
 
-        TestEnv.Signal(dev.Process.Id, DaemonProcess.SIGINT);
+        TestEnv.Signal(dev.Process.Id, LinuxProcess.SIGINT);
 
-        Assert.That(dev.WaitExit(), Is.EqualTo(0), dev.Output);
+        Assert.That(dev.WaitExit(), Is.EqualTo(0), dev.Log);
         Assert.That(pids, Has.None.Matches<int>(TestEnv.IsAlive), "every daemon is gone once dev up returns");
         Assert.That(Directory.GetFiles(Path.Combine(_home, "run"), "*.sock"), Is.Empty);
-        Assert.That(dev.Output, Does.Contain("all daemons stopped"));
+        Assert.That(dev.Log, Does.Contain("all daemons stopped"));
     }
 
     [Test]
     public async Task SIGTERM_to_dev_up_stops_every_daemon_too()
     {
-        using var dev = DevUp.Start(_home, _config);
-        await dev.WaitForAsync("all 5 daemons up");
+        using var dev = StartDevUp();
+        await dev.WaitForLineAsync("all 5 daemons up");
         var pids = DaemonPids(dev);
 
-        TestEnv.Signal(dev.Process.Id, DaemonProcess.SIGTERM);
+        TestEnv.Signal(dev.Process.Id, LinuxProcess.SIGTERM);
 
-        Assert.That(dev.WaitExit(), Is.EqualTo(0), dev.Output);
+        Assert.That(dev.WaitExit(), Is.EqualTo(0), dev.Log);
         Assert.That(pids, Has.None.Matches<int>(TestEnv.IsAlive));
     }
 
     [Test]
     public async Task Daemons_do_not_outlive_a_dev_up_killed_with_SIGKILL()
     {
-        using var dev = DevUp.Start(_home, _config);
-        await dev.WaitForAsync("all 5 daemons up");
+        using var dev = StartDevUp();
+        await dev.WaitForLineAsync("all 5 daemons up");
         var pids = DaemonPids(dev);
 
-        TestEnv.Signal(dev.Process.Id, DaemonProcess.SIGKILL);
+        TestEnv.Signal(dev.Process.Id, LinuxProcess.SIGKILL);
         dev.WaitExit();
 
         var waited = Stopwatch.StartNew();
@@ -77,24 +77,24 @@ public class DevUpTests
     [Test]
     public async Task A_daemon_that_dies_makes_dev_up_stop_the_rest_and_exit_1()
     {
-        using var dev = DevUp.Start(_home, _config);
-        await dev.WaitForAsync("all 5 daemons up");
+        using var dev = StartDevUp();
+        await dev.WaitForLineAsync("all 5 daemons up");
         var pids = DaemonPids(dev);
 
-        TestEnv.Signal(pids[0], DaemonProcess.SIGKILL);
+        TestEnv.Signal(pids[0], LinuxProcess.SIGKILL);
 
-        Assert.That(dev.WaitExit(), Is.EqualTo(1), dev.Output);
-        Assert.That(dev.Output, Does.Contain("stopping the others"));
+        Assert.That(dev.WaitExit(), Is.EqualTo(1), dev.Log);
+        Assert.That(dev.Log, Does.Contain("stopping the others"));
         Assert.That(pids, Has.None.Matches<int>(TestEnv.IsAlive));
     }
 
     [Test]
     public async Task Dev_up_generates_private_credentials_and_never_prints_their_values()
     {
-        using (var dev = DevUp.Start(_home, _config))
+        using (var dev = StartDevUp())
         {
-            await dev.WaitForAsync("all 5 daemons up");
-            TestEnv.Signal(dev.Process.Id, DaemonProcess.SIGTERM);
+            await dev.WaitForLineAsync("all 5 daemons up");
+            TestEnv.Signal(dev.Process.Id, LinuxProcess.SIGTERM);
             dev.WaitExit();
 
             var credentials = Path.Combine(_home, "credentials");
@@ -106,15 +106,15 @@ public class DevUpTests
                 Assert.That(File.GetUnixFileMode(file), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite), file);
                 var value = File.ReadAllText(file).Trim();
                 Assert.That(value, Has.Length.GreaterThanOrEqualTo(32));
-                Assert.That(dev.Output, Does.Not.Contain(value), "a secret value reached the log");
+                Assert.That(dev.Log, Does.Not.Contain(value), "a secret value reached the log");
             }
-            Assert.That(dev.Output, Does.Contain("whatsapp-app-secret"), "names are logged, values never");
+            Assert.That(dev.Log, Does.Contain("whatsapp-app-secret"), "names are logged, values never");
         }
 
         var before = File.ReadAllText(Path.Combine(_home, "credentials", "whatsapp-app-secret"));
-        using var again = DevUp.Start(_home, _config);
-        await again.WaitForAsync("all 5 daemons up");
-        TestEnv.Signal(again.Process.Id, DaemonProcess.SIGTERM);
+        using var again = StartDevUp();
+        await again.WaitForLineAsync("all 5 daemons up");
+        TestEnv.Signal(again.Process.Id, LinuxProcess.SIGTERM);
         again.WaitExit();
         Assert.That(File.ReadAllText(Path.Combine(_home, "credentials", "whatsapp-app-secret")), Is.EqualTo(before), "existing credentials are kept");
     }
@@ -122,14 +122,14 @@ public class DevUpTests
     [Test]
     public async Task A_second_dev_up_on_the_same_folder_refuses_to_start()
     {
-        using var first = DevUp.Start(_home, _config);
-        await first.WaitForAsync("all 5 daemons up");
+        using var first = StartDevUp();
+        await first.WaitForLineAsync("all 5 daemons up");
 
-        using var second = DevUp.Start(_home, _config);
+        using var second = StartDevUp();
 
         Assert.That(second.WaitExit(), Is.EqualTo(1));
-        Assert.That(second.Output, Does.Contain("already running"));
-        TestEnv.Signal(first.Process.Id, DaemonProcess.SIGTERM);
+        Assert.That(second.Log, Does.Contain("already running"));
+        TestEnv.Signal(first.Process.Id, LinuxProcess.SIGTERM);
         Assert.That(first.WaitExit(), Is.EqualTo(0));
     }
 
@@ -137,80 +137,22 @@ public class DevUpTests
     public void Dev_up_with_a_broken_config_starts_nothing()
     {
         File.WriteAllText(_config, "[webhook]\nport = -1\n");
-        using var dev = DevUp.Start(_home, _config);
+        using var dev = StartDevUp();
 
         Assert.That(dev.WaitExit(), Is.EqualTo(1));
-        Assert.That(dev.Output, Does.Contain($"{_config}:2:").And.Contain("webhook.port"));
+        Assert.That(dev.Log, Does.Contain($"{_config}:2:").And.Contain("webhook.port"));
         Assert.That(Directory.Exists(Path.Combine(_home, "run")) ? Directory.GetFiles(Path.Combine(_home, "run")) : [], Is.Empty);
     }
 
-    private List<int> DaemonPids(DevUp dev)
+    private ObservedProcess StartDevUp() =>
+        new(TestEnv.Exe("boxbot"), ["dev", "up", "--config", _config], new Dictionary<string, string> { ["BOXBOT_HOME"] = _home });
+
+    private List<int> DaemonPids(ObservedProcess dev)
     {
         var (_, stdout, _) = TestEnv.Run(TestEnv.Exe("boxbot"), ["status", "--json"], new Dictionary<string, string?> { ["BOXBOT_HOME"] = _home });
         using var doc = JsonDocument.Parse(stdout);
         var pids = doc.RootElement.GetProperty("daemons").EnumerateArray().Select(d => d.GetProperty("pid").GetInt32()).ToList();
-        Assert.That(pids, Has.Count.EqualTo(5), dev.Output);
+        Assert.That(pids, Has.Count.EqualTo(5), dev.Log);
         return pids;
-    }
-
-    /// <summary>A running <c>boxbot dev up</c> with its combined output captured.</summary>
-    private sealed class DevUp : IDisposable
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        private DevUp(Process process) => Process = process;
-
-        public Process Process { get; }
-        public string Output => string.Join('\n', _lines);
-
-        public static DevUp Start(string home, string config)
-        {
-            var info = new ProcessStartInfo(TestEnv.Exe("boxbot")) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "dev", "up", "--config", config })
-            {
-                info.ArgumentList.Add(a);
-            }
-            info.Environment["BOXBOT_HOME"] = home;
-            var dev = new DevUp(new Process { StartInfo = info });
-            dev.Process.OutputDataReceived += (_, e) => { if (e.Data is not null) { dev._lines.Enqueue(e.Data); } };
-            dev.Process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { dev._lines.Enqueue(e.Data); } };
-            dev.Process.Start();
-            dev.Process.BeginOutputReadLine();
-            dev.Process.BeginErrorReadLine();
-            return dev;
-        }
-
-        public async Task WaitForAsync(string text)
-        {
-            var waited = Stopwatch.StartNew();
-            while (!_lines.Any(l => l.Contains(text, StringComparison.Ordinal)))
-            {
-                if (Process.HasExited || waited.Elapsed > TimeSpan.FromSeconds(30))
-                {
-                    Assert.Fail($"dev up never printed '{text}':\n{Output}");
-                }
-                await Task.Delay(50);
-            }
-        }
-
-        public int WaitExit()
-        {
-            if (!Process.WaitForExit(TimeSpan.FromSeconds(20)))
-            {
-                Assert.Fail("dev up did not exit:\n" + Output);
-            }
-            Process.WaitForExit();
-            return Process.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-            {
-                Process.Kill(true);
-                Process.WaitForExit();
-            }
-            Process.Dispose();
-        }
     }
 }

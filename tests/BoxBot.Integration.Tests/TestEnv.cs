@@ -1,10 +1,10 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using BoxBot.Linux;
 
 namespace BoxBot.Integration.Tests;
 
 /// <summary>Where the published executables are, and small process helpers shared by the tests.</summary>
-internal static partial class TestEnv
+internal static class TestEnv
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
@@ -24,7 +24,7 @@ internal static partial class TestEnv
 
     public static string Exe(string name) => Path.Combine(BinDir, name);
 
-    public static bool IsRoot => geteuid() == 0;
+    public static bool IsRoot => LinuxProcess.EffectiveUid == 0;
 
     public static void RequireRoot()
     {
@@ -40,7 +40,7 @@ internal static partial class TestEnv
         return dir;
     }
 
-    public static void Signal(int pid, int signal) => _ = kill(pid, signal);
+    public static void Signal(int pid, int signal) => _ = LinuxProcess.Signal(pid, signal);
 
     public static bool IsAlive(int pid)
     {
@@ -116,10 +116,4 @@ internal static partial class TestEnv
         }
         throw new InvalidOperationException("boxbot.sln not found above " + TestContext.CurrentContext.TestDirectory);
     }
-
-    [LibraryImport("libc")]
-    private static partial uint geteuid();
-
-    [LibraryImport("libc")]
-    private static partial int kill(int pid, int signal);
 }

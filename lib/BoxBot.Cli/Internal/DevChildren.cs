@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using BoxBot.Contracts;
+using BoxBot.Linux;
 
 namespace BoxBot.Cli.Internal;
 
@@ -109,7 +110,7 @@ internal sealed class DevChildren : IAsyncDisposable
         }
         foreach (var child in _children.Where(c => !c.Process.HasExited))
         {
-            _ = Posix.kill(child.Process.Id, Posix.SIGTERM);
+            _ = LinuxProcess.Signal(child.Process.Id, LinuxProcess.SIGTERM);
         }
         using var timeout = new CancellationTokenSource(grace);
         var killed = new List<string>();
@@ -121,7 +122,7 @@ internal sealed class DevChildren : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                _ = Posix.kill(child.Process.Id, Posix.SIGKILL);
+                _ = LinuxProcess.Signal(child.Process.Id, LinuxProcess.SIGKILL);
                 killed.Add(child.Daemon.Name);
             }
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BoxBot.Linux;
 using Microsoft.Extensions.Logging;
 
 namespace BoxBot.Hosting.Internal;
@@ -24,12 +25,16 @@ internal static class DevParent
             log.LogCritical(HostLogEvents.StartFailed, "{Variable} is not a pid: {Value}", Variable, value);
             return false;
         }
-        if (Native.prctl(Native.PR_SET_PDEATHSIG, Native.SIGTERM, 0, 0, 0) != 0)
+        try
         {
-            log.LogCritical(HostLogEvents.StartFailed, "prctl(PR_SET_PDEATHSIG) failed");
+            LinuxProcess.SetParentDeathSignal(LinuxProcess.SIGTERM);
+        }
+        catch (IOException e)
+        {
+            log.LogCritical(HostLogEvents.StartFailed, "{Reason}", e.Message);
             return false;
         }
-        if (Native.getppid() != expected)
+        if (LinuxProcess.ParentPid != expected)
         {
             log.LogCritical(HostLogEvents.StartFailed, "the dev supervisor (pid {Pid}) is gone; exiting", expected);
             return false;

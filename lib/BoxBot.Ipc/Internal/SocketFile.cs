@@ -1,50 +1,21 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
+using BoxBot.Linux;
 
 namespace BoxBot.Ipc.Internal;
 
-/// <summary>What is at a path, as far as deciding whether we may replace it.</summary>
-internal enum PathKind
+internal static class SocketFile
 {
-    Missing,
-    Socket,
-    Other,
-}
-
-/// <summary>Identity of the socket file we bound, so shutdown never unlinks a successor's socket.</summary>
-internal readonly record struct FileIdentity(uint DevMajor, uint DevMinor, ulong Inode);
-
-internal static unsafe class SocketFile
-{
-    public static PathKind Inspect(string path, out FileIdentity identity, out string typeName)
+    /// <summary>lstat of the socket path: null when nothing is there.</summary>
+    public static FileStatus? Inspect(string path)
     {
-        var buf = stackalloc byte[UnixNative.StatxBufferSize];
-        identity = default;
-        typeName = "nothing";
-        if (UnixNative.statx(UnixNative.AtFdCwd, path, UnixNative.AtSymlinkNoFollow, UnixNative.StatxBasicStats, buf) != 0)
+        try
         {
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno == UnixNative.ENOENT)
-            {
-                return PathKind.Missing;
-            }
-            throw new IpcException($"Cannot inspect {path}: {UnixNative.ErrorText(errno)}") { SocketPath = path };
+            return LinuxFile.LStat(path);
         }
-        var mode = *(ushort*)(buf + UnixNative.StatxModeOffset);
-        identity = new FileIdentity(
-            *(uint*)(buf + UnixNative.StatxDevMajorOffset),
-            *(uint*)(buf + UnixNative.StatxDevMinorOffset),
-            *(ulong*)(buf + UnixNative.StatxInoOffset));
-        typeName = (mode & 0xF000) switch
+        catch (IOException e)
         {
-            0xC000 => "socket",
-            0xA000 => "symbolic link",
-            0x8000 => "regular file",
-            0x4000 => "directory",
-            0x1000 => "FIFO",
-            _ => "special file",
-        };
-        return (mode & 0xF000) == 0xC000 ? PathKind.Socket : PathKind.Other;
+            throw new IpcException($"Cannot inspect {path}: {e.Message}", e) { SocketPath = path };
+        }
     }
 
     /// <summary>
@@ -54,14 +25,15 @@ internal static unsafe class SocketFile
     /// <returns>True when a stale socket was removed.</returns>
     public static bool ClaimPath(string path)
     {
-        switch (Inspect(path, out _, out var typeName))
+        if (Inspect(path) is not { } existing)
         {
-            case PathKind.Missing:
-                return false;
-            case PathKind.Other:
-                throw new IpcException(
-                    $"Cannot listen on {path}: a {typeName} exists there and only a stale socket may be replaced. Remove it or choose another socket path.")
-                { SocketPath = path };
+            return false;
+        }
+        if (!existing.IsSocket)
+        {
+            throw new IpcException(
+                $"Cannot listen on {path}: a {existing.TypeName} exists there and only a stale socket may be replaced. Remove it or choose another socket path.")
+            { SocketPath = path };
         }
 
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -88,11 +60,11 @@ internal static unsafe class SocketFile
     }
 
     /// <summary>Unlinks <paramref name="path"/> only if it is still the file we bound.</summary>
-    public static void DeleteIfSame(string path, FileIdentity identity)
+    public static void DeleteIfSame(string path, FileStatus? bound)
     {
         try
         {
-            if (Inspect(path, out var current, out _) == PathKind.Socket && current == identity)
+            if (bound is { } ours && Inspect(path) is { IsSocket: true } current && current.SameFileAs(ours))
             {
                 File.Delete(path);
             }
@@ -107,10 +79,13 @@ internal static unsafe class SocketFile
     {
         var gid = UnixAccounts.LookupGid(group)
             ?? throw new IpcException($"Cannot set the group of socket {path}: group '{group}' does not exist. Create it or change the socket group setting.") { SocketPath = path };
-        if (UnixNative.chown(path, uint.MaxValue, gid) != 0)
+        try
         {
-            var errno = Marshal.GetLastPInvokeError();
-            throw new IpcException($"Cannot set the group of socket {path} to '{group}' (gid {gid}): {UnixNative.ErrorText(errno)}") { SocketPath = path };
+            LinuxFile.ChangeGroup(path, gid);
+        }
+        catch (IOException e)
+        {
+            throw new IpcException($"Cannot set the group of socket {path} to '{group}' (gid {gid}): {e.Message}", e) { SocketPath = path };
         }
     }
 }
