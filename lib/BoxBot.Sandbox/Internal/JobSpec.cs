@@ -1,0 +1,58 @@
+using System.Text.Json.Serialization;
+
+namespace BoxBot.Sandbox.Internal;
+
+/// <summary>
+/// Everything the launcher (<c>boxbot-sandbox exec</c>, running inside the job's fresh PID, mount,
+/// IPC, UTS and, for network "none", network namespaces created by <c>unshare</c>) needs to confine
+/// one job and start its interpreter. The runner writes it as one JSON document to the launcher's
+/// stdin; the launcher reads to EOF, then points stdin at /dev/null. It is built by trusted code
+/// only (the runner), never from a caller's raw input.
+/// </summary>
+internal sealed record JobSpec
+{
+    /// <summary>Job id (lowercase hex), for messages.</summary>
+    [JsonPropertyName("job_id")] public required string JobId { get; init; }
+
+    /// <summary>Host path of the job's private workspace (a size-limited tmpfs the runner mounted); bound read-write at <see cref="WorkspaceInJob"/>.</summary>
+    [JsonPropertyName("workspace_host")] public required string WorkspaceHost { get; init; }
+
+    /// <summary>Host path of an empty folder the launcher mounts the job's new root (a small tmpfs) on before pivot_root.</summary>
+    [JsonPropertyName("root_host")] public required string RootHost { get; init; }
+
+    /// <summary>Where the workspace appears inside the job.</summary>
+    [JsonPropertyName("workspace_in_job")] public string WorkspaceInJob { get; init; } = "/workspace";
+
+    /// <summary>Absolute path of the interpreter as seen inside the job (it lives under a read-only bind).</summary>
+    [JsonPropertyName("interpreter")] public required string Interpreter { get; init; }
+
+    /// <summary>argv, including argv[0] (e.g. ["python3", "-I", "-B", "/workspace/main.py"]).</summary>
+    [JsonPropertyName("argv")] public required IReadOnlyList<string> Argv { get; init; }
+
+    /// <summary>The job's whole environment (allowlist plus BOXBOT_SECRET_* for the secrets it named); nothing is inherited.</summary>
+    [JsonPropertyName("env")] public required IReadOnlyDictionary<string, string> Environment { get; init; }
+
+    /// <summary>Host paths bound read-only at the same path inside the job (interpreter, its libraries, venv, SDK).</summary>
+    [JsonPropertyName("ro_binds")] public required IReadOnlyList<string> ReadOnlyBinds { get; init; }
+
+    /// <summary>The job runs as this uid/gid; the launcher refuses 0.</summary>
+    [JsonPropertyName("uid")] public required uint Uid { get; init; }
+    [JsonPropertyName("gid")] public required uint Gid { get; init; }
+
+    /// <summary>RLIMIT_CPU seconds.</summary>
+    [JsonPropertyName("cpu_seconds")] public required long CpuSeconds { get; init; }
+    /// <summary>RLIMIT_AS bytes.</summary>
+    [JsonPropertyName("address_space_bytes")] public required long AddressSpaceBytes { get; init; }
+    /// <summary>RLIMIT_NPROC (processes and threads of the job's uid).</summary>
+    [JsonPropertyName("max_tasks")] public required long MaxTasks { get; init; }
+    /// <summary>RLIMIT_NOFILE; must be below <see cref="ExecFd"/>.</summary>
+    [JsonPropertyName("max_open_files")] public required long MaxOpenFiles { get; init; }
+    /// <summary>RLIMIT_FSIZE bytes (largest file the job may write).</summary>
+    [JsonPropertyName("max_file_bytes")] public required long MaxFileBytes { get; init; }
+
+    /// <summary>The descriptor number the pre-opened interpreter is moved to: above RLIMIT_NOFILE, so the job can never create it.</summary>
+    [JsonPropertyName("exec_fd")] public int ExecFd { get; init; } = 100;
+}
+
+[JsonSerializable(typeof(JobSpec))]
+internal sealed partial class JobSpecJsonContext : JsonSerializerContext;
