@@ -39,10 +39,35 @@ public sealed record AgentOptions(string SocketGroup)
     public static AgentOptions Default { get; } = new();
 }
 
+/// <summary>The sandbox runner and the default and largest limits of a job (<c>[sandbox]</c>).</summary>
 /// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
-public sealed record SandboxOptions(string SocketGroup)
+/// <param name="JobUser">Unix user jobs run as (the runner drops to it; never root).</param>
+/// <param name="Python">Absolute path of the interpreter jobs run with.</param>
+/// <param name="MaxConcurrentJobs">Jobs running at once; more wait in the queue.</param>
+/// <param name="QueueLength">Jobs that may wait; one more is refused at once ("busy"), never left hanging.</param>
+/// <param name="Timeout">Wall-clock limit of a job: the default, and the most a job may ask for.</param>
+/// <param name="Cpu">CPU-time limit of a job (RLIMIT_CPU): default and maximum.</param>
+/// <param name="MemoryMiB">Address-space limit of a job in MiB (RLIMIT_AS): default and maximum.</param>
+/// <param name="MaxTasks">Processes and threads of the job user (RLIMIT_NPROC).</param>
+/// <param name="MaxOpenFiles">Open descriptors of a job (RLIMIT_NOFILE); stays below the launcher's exec descriptor (100).</param>
+/// <param name="WorkspaceMiB">Size of a job's workspace (a tmpfs), and of its largest file.</param>
+/// <param name="OutputKiB">Captured stdout, and separately stderr, per job; more ends the job.</param>
+public sealed record SandboxOptions(
+    string SocketGroup,
+    string JobUser,
+    string Python,
+    int MaxConcurrentJobs,
+    int QueueLength,
+    TimeSpan Timeout,
+    TimeSpan Cpu,
+    int MemoryMiB,
+    int MaxTasks,
+    int MaxOpenFiles,
+    int WorkspaceMiB,
+    int OutputKiB)
 {
-    public SandboxOptions() : this("") { }
+    public SandboxOptions()
+        : this("", "boxbot-sandbox", "/usr/bin/python3", 2, 16, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), 256, 64, 64, 64, 64) { }
 
     public static SandboxOptions Default { get; } = new();
 }

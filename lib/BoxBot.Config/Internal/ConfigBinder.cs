@@ -24,7 +24,19 @@ internal sealed partial class ConfigBinder(
             TimeSpan.FromMilliseconds(Int("ipc.request_timeout_ms", f.Ipc.RequestTimeoutMs, 100, 600_000)),
             Int("ipc.max_connections", f.Ipc.MaxConnections, 1, 1024)),
         Agent = new AgentOptions(Group("agent.socket_group", f.Agent.SocketGroup)),
-        Sandbox = new SandboxOptions(Group("sandbox.socket_group", f.Sandbox.SocketGroup)),
+        Sandbox = new SandboxOptions(
+            Group("sandbox.socket_group", f.Sandbox.SocketGroup),
+            User("sandbox.job_user", f.Sandbox.JobUser),
+            AbsolutePath("sandbox.python", f.Sandbox.Python),
+            Int("sandbox.max_concurrent_jobs", f.Sandbox.MaxConcurrentJobs, 1, 16),
+            Int("sandbox.queue_length", f.Sandbox.QueueLength, 0, 256),
+            TimeSpan.FromSeconds(Int("sandbox.timeout_s", f.Sandbox.TimeoutS, 1, 3600)),
+            TimeSpan.FromSeconds(Int("sandbox.cpu_s", f.Sandbox.CpuS, 1, 3600)),
+            Int("sandbox.memory_mib", f.Sandbox.MemoryMiB, 64, 4096),
+            Int("sandbox.max_tasks", f.Sandbox.MaxTasks, 4, 1024),
+            Int("sandbox.max_open_files", f.Sandbox.MaxOpenFiles, 16, 99, " (the launcher's exec descriptor is 100 and must stay above it)"),
+            Int("sandbox.workspace_mib", f.Sandbox.WorkspaceMiB, 1, 4096),
+            Int("sandbox.output_kib", f.Sandbox.OutputKiB, 1, 1024)),
         Webhook = new WebhookOptions(
             Address("webhook.listen_address", f.Webhook.ListenAddress),
             Int("webhook.port", f.Webhook.Port, 0, 65535, " (0 picks a free port)"),
@@ -64,6 +76,32 @@ internal sealed partial class ConfigBinder(
             Fail(key, allowEmpty
                 ? $"must be a Unix group name ({GroupRule}) or \"\" to keep the daemon's own group, got \"{value}\""
                 : $"must be a Unix group name ({GroupRule}), got \"{value}\"");
+        }
+
+        return value;
+    }
+
+    private string User(string key, string value)
+    {
+        Known(key);
+        if (!GroupName().IsMatch(value))
+        {
+            Fail(key, $"must be a Unix user name ({GroupRule}), got \"{value}\"");
+        }
+        else if (value == "root")
+        {
+            Fail(key, "must not be root: sandbox jobs never run as root");
+        }
+
+        return value;
+    }
+
+    private string AbsolutePath(string key, string value)
+    {
+        Known(key);
+        if (!Path.IsPathFullyQualified(value) || value.Contains("/../", StringComparison.Ordinal) || value.EndsWith("/..", StringComparison.Ordinal))
+        {
+            Fail(key, $"must be an absolute path such as /usr/bin/python3, got \"{value}\"");
         }
 
         return value;

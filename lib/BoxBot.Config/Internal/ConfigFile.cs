@@ -14,7 +14,7 @@ internal sealed class ConfigFile
     [JsonPropertyName("box")] public BoxSection Box { get; set; } = new();
     [JsonPropertyName("ipc")] public IpcSection Ipc { get; set; } = new();
     [JsonPropertyName("agent")] public SocketSection Agent { get; set; } = new();
-    [JsonPropertyName("sandbox")] public SocketSection Sandbox { get; set; } = new();
+    [JsonPropertyName("sandbox")] public SandboxSection Sandbox { get; set; } = new();
     [JsonPropertyName("webhook")] public WebhookSection Webhook { get; set; } = new();
     [JsonPropertyName("perception")] public SocketSection Perception { get; set; } = new();
     [JsonPropertyName("plugin-host")] public PluginHostSection PluginHost { get; set; } = new();
@@ -32,10 +32,27 @@ internal sealed class IpcSection
     [JsonPropertyName("max_connections")] public long MaxConnections { get; set; } = IpcOptions.Default.MaxConnections;
 }
 
-// agent, sandbox and perception share this shape; their defaults are equal, checked by a test.
+// agent and perception share this shape; their defaults are equal, checked by a test.
 internal sealed class SocketSection
 {
     [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = "";
+}
+
+internal sealed class SandboxSection
+{
+    private static readonly SandboxOptions D = SandboxOptions.Default;
+    [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = D.SocketGroup;
+    [JsonPropertyName("job_user")] public string JobUser { get; set; } = D.JobUser;
+    [JsonPropertyName("python")] public string Python { get; set; } = D.Python;
+    [JsonPropertyName("max_concurrent_jobs")] public long MaxConcurrentJobs { get; set; } = D.MaxConcurrentJobs;
+    [JsonPropertyName("queue_length")] public long QueueLength { get; set; } = D.QueueLength;
+    [JsonPropertyName("timeout_s")] public long TimeoutS { get; set; } = (long)D.Timeout.TotalSeconds;
+    [JsonPropertyName("cpu_s")] public long CpuS { get; set; } = (long)D.Cpu.TotalSeconds;
+    [JsonPropertyName("memory_mib")] public long MemoryMiB { get; set; } = D.MemoryMiB;
+    [JsonPropertyName("max_tasks")] public long MaxTasks { get; set; } = D.MaxTasks;
+    [JsonPropertyName("max_open_files")] public long MaxOpenFiles { get; set; } = D.MaxOpenFiles;
+    [JsonPropertyName("workspace_mib")] public long WorkspaceMiB { get; set; } = D.WorkspaceMiB;
+    [JsonPropertyName("output_kib")] public long OutputKiB { get; set; } = D.OutputKiB;
 }
 
 internal sealed class WebhookSection
