@@ -9,4 +9,6 @@ public static class ExitCodes
     public const int Failure = 1;
     /// <summary>Usage: unknown command or option, missing or malformed argument.</summary>
     public const int Usage = 2;
+    /// <summary>`sandbox run`: the job ran but did not end "ok" (non-zero exit, or killed by a limit or the filter).</summary>
+    public const int JobFailed = 3;
 }

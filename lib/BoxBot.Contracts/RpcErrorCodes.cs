@@ -27,6 +27,8 @@ public static class RpcErrorCodes
     public const int ShuttingDown = -32004;
     /// <summary>The request was cancelled by the caller.</summary>
     public const int Cancelled = -32005;
+    /// <summary>Another daemon this method needs (for example the sandbox, for the agent) is not reachable or not able to serve.</summary>
+    public const int Unavailable = -32006;
 
     public static string Describe(int code) => code switch
     {
@@ -40,6 +42,7 @@ public static class RpcErrorCodes
         Busy => "busy",
         ShuttingDown => "shutting down",
         Cancelled => "cancelled",
+        Unavailable => "unavailable",
         _ => "error " + code,
     };
 }

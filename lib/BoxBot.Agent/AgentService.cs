@@ -1,0 +1,93 @@
+using BoxBot.Contracts;
+using BoxBot.Hosting;
+using BoxBot.Ipc;
+using Microsoft.Extensions.Logging;
+
+namespace BoxBot.Agent;
+
+/// <summary>
+/// The agent daemon's own work so far: the secret store (<c>secrets.*</c>) and running scripts in the
+/// sandbox for admins (<c>sandbox.run</c>), resolving the secrets a script names from the store so
+/// values never pass through the CLI or any log.
+/// </summary>
+public sealed class AgentService : IDaemonService
+{
+    /// <summary>Largest script accepted, in UTF-16 characters (the IPC frame limit is 1 MiB).</summary>
+    public const int MaxScriptChars = 256 * 1024;
+    // The sandbox enforces the job's own timeout; this only covers queueing and start-up on top of it.
+    private static readonly TimeSpan SandboxCallMargin = TimeSpan.FromSeconds(60);
+
+    private SecretStore? _secrets;
+    private string _sandboxSocket = "";
+    private TimeSpan _maxJobTime;
+    private ILogger _log = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    public Task StartAsync(DaemonContext context, CancellationToken cancellationToken)
+    {
+        _log = context.Loggers.CreateLogger<AgentService>();
+        Directory.CreateDirectory(context.StateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        _secrets = new SecretStore(Path.Combine(context.StateDir, "secrets.json"));
+        _sandboxSocket = context.Paths.SocketPath(Daemons.Sandbox);
+        _maxJobTime = context.Config.Sandbox.Timeout;
+        var json = SandboxJsonContext.Default;
+        var server = context.Server;
+        server.Map(SecretMethods.List, context.Operators, ContractsJsonContext.Default.EmptyParams, json.SecretList,
+            (_, _, _) => ValueTask.FromResult(new SecretList(_secrets.Names())));
+        server.Map(SecretMethods.Set, context.Operators, json.SecretValue, json.Done, (p, rpc, _) =>
+        {
+            _secrets.Set(p.Name, p.Value);
+            _log.LogInformation("secret {Name} set by uid {Uid}", p.Name, rpc.Peer.Uid);
+            return ValueTask.FromResult(new Done(true));
+        });
+        server.Map(SecretMethods.Delete, context.Operators, json.SecretName, json.Done, (p, rpc, _) =>
+        {
+            var deleted = _secrets.Delete(p.Name);
+            _log.LogInformation("secret {Name} {Outcome} by uid {Uid}", p.Name, deleted ? "deleted" : "not found for deletion", rpc.Peer.Uid);
+            return ValueTask.FromResult(new Done(deleted));
+        });
+        server.Map(SandboxMethods.Run, context.Operators, json.SandboxRunRequest, json.SandboxRunResult, RunAsync,
+            _maxJobTime + SandboxCallMargin);
+        return Task.CompletedTask;
+    }
+
+    private async ValueTask<SandboxRunResult> RunAsync(SandboxRunRequest request, RpcContext rpc, CancellationToken cancellationToken)
+    {
+        if (request.Script.Length == 0 || request.Script.Length > MaxScriptChars)
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"script must be 1 to {MaxScriptChars} characters");
+        }
+        if (request.Network is not (null or "none" or "internet"))
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, "network must be \"none\" or \"internet\"");
+        }
+        var job = new SandboxJob
+        {
+            Script = request.Script,
+            Secrets = _secrets!.Resolve(request.Secrets),
+            TimeoutSeconds = request.TimeoutSeconds,
+            MemoryMiB = request.MemoryMiB,
+            Network = request.Network,
+        };
+        try
+        {
+            await using var sandbox = await JsonRpcClient.ConnectAsync(_sandboxSocket, cancellationToken);
+            var result = await sandbox.CallAsync(SandboxMethods.Run, job, SandboxJsonContext.Default.SandboxJob, SandboxJsonContext.Default.SandboxRunResult,
+                _maxJobTime + SandboxCallMargin, cancellationToken);
+            _log.LogInformation("sandbox job {Job} for uid {Uid} with secrets [{Secrets}]: {Status} {KilledBy}",
+                result.JobId, rpc.Peer.Uid, string.Join(", ", job.Secrets.Keys), result.Status, result.KilledBy ?? "");
+            return result;
+        }
+        catch (IpcException e)
+        {
+            throw new RpcException(RpcErrorCodes.Unavailable, "the sandbox is not reachable: " + e.Message);
+        }
+    }
+
+    public Task StopAcceptingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task DrainAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void AddStatus(IDictionary<string, string> details) => details["secrets"] = (_secrets?.Names().Count ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

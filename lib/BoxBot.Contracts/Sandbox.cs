@@ -1,0 +1,86 @@
+using System.Text.Json.Serialization;
+
+namespace BoxBot.Contracts;
+
+/// <summary>
+/// Method names of the sandbox path. <c>sandbox.run</c> exists twice: on the agent's socket (admins;
+/// secrets by name, resolved from the agent's store) and on the sandbox's socket (the agent's uid only;
+/// secret values, which never travel anywhere else).
+/// </summary>
+public static class SandboxMethods
+{
+    public const string Run = "sandbox.run";
+}
+
+/// <summary>Methods of the agent's secret store. Values go in, never out.</summary>
+public static class SecretMethods
+{
+    public const string List = "secrets.list";
+    public const string Set = "secrets.set";
+    public const string Delete = "secrets.delete";
+}
+
+/// <summary>CLI → agent: run a script, naming the secrets it may use.</summary>
+public sealed record SandboxRunRequest
+{
+    [JsonPropertyName("script")] public required string Script { get; init; }
+    [JsonPropertyName("secrets")] public IReadOnlyList<string> Secrets { get; init; } = [];
+    [JsonPropertyName("timeout_s")] public int? TimeoutSeconds { get; init; }
+    [JsonPropertyName("memory_mib")] public int? MemoryMiB { get; init; }
+    /// <summary>"none" (default) or "internet".</summary>
+    [JsonPropertyName("network")] public string? Network { get; init; }
+}
+
+/// <summary>Agent → sandbox: one job, with the values of exactly the secrets it named.</summary>
+public sealed record SandboxJob
+{
+    [JsonPropertyName("script")] public required string Script { get; init; }
+    [JsonPropertyName("secrets")] public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
+    [JsonPropertyName("timeout_s")] public int? TimeoutSeconds { get; init; }
+    [JsonPropertyName("memory_mib")] public int? MemoryMiB { get; init; }
+    [JsonPropertyName("network")] public string? Network { get; init; }
+}
+
+/// <summary>What became of a job. Every key is always present (null when it does not apply).</summary>
+public sealed record SandboxRunResult
+{
+    [JsonPropertyName("job_id")] public required string JobId { get; init; }
+    /// <summary>"ok" (exit 0), "error" (non-zero exit or setup failure), "killed" (a limit or the filter ended it).</summary>
+    [JsonPropertyName("status")] public required string Status { get; init; }
+    [JsonPropertyName("exit_code")] public int? ExitCode { get; init; }
+    /// <summary>"timeout", "memory", "output", "disk", "seccomp" or "signal" when killed.</summary>
+    [JsonPropertyName("killed_by")] public string? KilledBy { get; init; }
+    /// <summary>The forbidden syscall, when the kernel's audit trail names it.</summary>
+    [JsonPropertyName("syscall")] public string? Syscall { get; init; }
+    [JsonPropertyName("stdout")] public required string Stdout { get; init; }
+    [JsonPropertyName("stderr")] public required string Stderr { get; init; }
+    [JsonPropertyName("stdout_truncated")] public bool StdoutTruncated { get; init; }
+    [JsonPropertyName("stderr_truncated")] public bool StderrTruncated { get; init; }
+    [JsonPropertyName("duration_ms")] public long DurationMs { get; init; }
+    /// <summary>SDK calls the job made (the SDK arrives later; 0 until then).</summary>
+    [JsonPropertyName("sdk_calls")] public int SdkCalls { get; init; }
+    /// <summary>Files the job returned with the SDK (none until the SDK arrives).</summary>
+    [JsonPropertyName("attachments")] public IReadOnlyList<string> Attachments { get; init; } = [];
+    /// <summary>Why the job could not run at all (setup failure), for the caller.</summary>
+    [JsonPropertyName("error")] public string? Error { get; init; }
+}
+
+public sealed record SecretName([property: JsonPropertyName("name")] string Name);
+
+public sealed record SecretValue(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("value")] string Value);
+
+public sealed record SecretList([property: JsonPropertyName("names")] IReadOnlyList<string> Names);
+
+public sealed record Done([property: JsonPropertyName("done")] bool Value);
+
+[JsonSourceGenerationOptions(WriteIndented = false)]
+[JsonSerializable(typeof(SandboxRunRequest))]
+[JsonSerializable(typeof(SandboxJob))]
+[JsonSerializable(typeof(SandboxRunResult))]
+[JsonSerializable(typeof(SecretName))]
+[JsonSerializable(typeof(SecretValue))]
+[JsonSerializable(typeof(SecretList))]
+[JsonSerializable(typeof(Done))]
+public sealed partial class SandboxJsonContext : JsonSerializerContext;
