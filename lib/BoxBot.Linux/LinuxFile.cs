@@ -57,6 +57,15 @@ public static class LinuxFile
         }
     }
 
+    /// <summary>chown(path, uid, gid), not following a final symlink's target (lchown).</summary>
+    public static void ChangeOwner(string path, uint uid, uint gid)
+    {
+        if (Libc.lchown(path, uid, gid) != 0)
+        {
+            throw Failure("chown", path, Marshal.GetLastPInvokeError());
+        }
+    }
+
     /// <summary>fsync a directory so that a rename inside it survives a power cut.</summary>
     public static void SyncDirectory(string directory)
     {

@@ -64,6 +64,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int chown(string path, uint owner, uint group);
 
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int lchown(string path, uint owner, uint group);
+
     [LibraryImport("libc")]
     public static partial uint geteuid();
 

@@ -1,0 +1,97 @@
+using BoxBot.Linux;
+using static BoxBot.Sandbox.Internal.SandboxNative;
+
+namespace BoxBot.Sandbox.Internal;
+
+/// <summary>
+/// Builds the job's whole file system view inside the launcher's private mount namespace: a small
+/// read-only tmpfs root holding read-only binds of the interpreter's files, four device nodes, a
+/// fresh proc of the job's PID namespace and the read-write workspace; then pivot_root into it and
+/// drop the host's tree. Everything else on the host (/etc/boxbot, /var/lib/boxbot, /root, /home,
+/// other jobs' workspaces, the host's /proc) is simply absent.
+/// </summary>
+internal static class JobRoot
+{
+    private static readonly string[] Devices = ["null", "zero", "urandom", "random"];
+
+    public static void Build(JobSpec spec)
+    {
+        // unshare(1) already makes the new namespace private; saying it again costs nothing and
+        // guarantees that nothing below propagates back to the host.
+        Check(mount(null, "/", null, MS_REC | MS_PRIVATE, null), "mount / rprivate");
+        var root = RequireAbsolute(spec.RootHost, "root_host");
+        Check(mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755"), "mount tmpfs on " + root);
+
+        foreach (var path in spec.ReadOnlyBinds)
+        {
+            AddReadOnly(root, RequireAbsolute(path, "ro_binds"));
+        }
+        if (!Exists(root + "/bin"))
+        {
+            File.CreateSymbolicLink(root + "/bin", "usr/bin");
+        }
+
+        Directory.CreateDirectory(root + "/dev");
+        foreach (var name in Devices)
+        {
+            var target = root + "/dev/" + name;
+            File.WriteAllBytes(target, []);
+            Check(mount("/dev/" + name, target, null, MS_BIND, null), "bind /dev/" + name);
+            Check(mount(null, target, null, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC, null), "remount /dev/" + name);
+        }
+
+        Directory.CreateDirectory(root + "/proc");
+        Check(mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, null), "mount proc");
+
+        var workspace = root + RequireAbsolute(spec.WorkspaceInJob, "workspace_in_job");
+        Directory.CreateDirectory(workspace);
+        Check(mount(RequireAbsolute(spec.WorkspaceHost, "workspace_host"), workspace, null, MS_BIND, null), "bind workspace");
+        Check(mount(null, workspace, null, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, null), "remount workspace");
+
+        // The pivot_root(".", ".") idiom: the old root ends up stacked on the new one and is then
+        // detached, so no path leads back to the host tree.
+        Check(chdir(root), "chdir " + root);
+        LaunchFailure.Check(syscall(SysPivotRoot, Utf8("."), Utf8("."), 0, 0, 0), "pivot_root");
+        Check(umount2(".", MNT_DETACH), "detach old root");
+        Check(chdir("/"), "chdir /");
+        Check(mount(null, "/", null, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null), "remount / read-only");
+    }
+
+    private static void AddReadOnly(string root, string path)
+    {
+        var status = LinuxFile.LStat(path) ?? throw new LaunchFailure("read-only path " + path + " does not exist");
+        var target = root + path;
+        if (Exists(target))
+        {
+            return; // already provided, e.g. by a bind of a parent folder
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        if (status.IsSymbolicLink)
+        {
+            // /lib -> usr/lib on merged-/usr systems: recreate the link rather than binding its target twice.
+            File.CreateSymbolicLink(target, new FileInfo(path).LinkTarget!);
+            return;
+        }
+        if (status.IsDirectory)
+        {
+            Directory.CreateDirectory(target);
+        }
+        else
+        {
+            File.WriteAllBytes(target, []);
+        }
+        Check(mount(path, target, null, MS_BIND | MS_REC, null), "bind " + path);
+        Check(mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null), "remount read-only " + path);
+    }
+
+    private static bool Exists(string path) => LinuxFile.LStat(path) is not null;
+
+    private static string RequireAbsolute(string path, string field) =>
+        Path.IsPathRooted(path) && !path.Split('/').Contains("..") && path.Length > 1
+            ? path.TrimEnd('/')
+            : throw new LaunchFailure($"{field}: '{path}' is not an absolute path without '..'");
+
+    private static nint Utf8(string s) => NativeStrings.String(s);
+
+    private static void Check(int rc, string call) => LaunchFailure.Check(rc, call);
+}

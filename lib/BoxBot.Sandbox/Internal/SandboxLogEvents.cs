@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Logging;
+
+namespace BoxBot.Sandbox.Internal;
+
+/// <summary>The sandbox's log event ids, in one table. Messages carry job ids, never script text or secret values.</summary>
+internal static class SandboxLogEvents
+{
+    public static readonly EventId JobFinished = new(300, "job-finished");
+    public static readonly EventId JobSetupFailed = new(301, "job-setup-failed");
+    public static readonly EventId JobCleanupFailed = new(302, "job-cleanup-failed");
+    public static readonly EventId JobRefused = new(303, "job-refused");
+}

@@ -1,0 +1,95 @@
+using System.Runtime.InteropServices;
+
+namespace BoxBot.Sandbox.Internal;
+
+/// <summary>The libc calls the launcher and runner need that only a sandbox needs (mounts, credentials, limits, exec).</summary>
+internal static unsafe partial class SandboxNative
+{
+    public const ulong MS_RDONLY = 0x1;
+    public const ulong MS_NOSUID = 0x2;
+    public const ulong MS_NODEV = 0x4;
+    public const ulong MS_NOEXEC = 0x8;
+    public const ulong MS_REMOUNT = 0x20;
+    public const ulong MS_BIND = 0x1000;
+    public const ulong MS_REC = 0x4000;
+    public const ulong MS_PRIVATE = 0x40000;
+    public const int MNT_DETACH = 0x2;
+
+    public const int O_RDONLY = 0;
+    public const int O_NONBLOCK = 0x800;
+    public const int O_CLOEXEC = 0x80000;
+    public const int O_PATH = 0x200000;
+    public const int AT_EMPTY_PATH = 0x1000;
+    public const uint CLOSE_RANGE_CLOEXEC = 0x4;
+
+    public const int RLIMIT_CPU = 0;
+    public const int RLIMIT_FSIZE = 1;
+    public const int RLIMIT_CORE = 4;
+    public const int RLIMIT_NPROC = 6;
+    public const int RLIMIT_NOFILE = 7;
+    public const int RLIMIT_AS = 9;
+
+    public const int EAGAIN = 11;
+    public const int EPIPE = 32;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
+    // pivot_root and execveat have no glibc wrapper (execveat has one only from 2.34 and not everywhere): raw numbers.
+    public static long SysPivotRoot => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 41 : 155;
+    public static long SysExecveat => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 281 : 322;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int mount(string? source, string target, string? fstype, ulong flags, string? data);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int umount2(string target, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial long syscall(long number, nint a1, nint a2, nint a3, nint a4, nint a5);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint read(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup3(int oldfd, int newfd, int flags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int chdir(string path);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setgroups(nuint size, uint* list);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setresgid(uint rgid, uint egid, uint sgid);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setresuid(uint ruid, uint euid, uint suid);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setuid(uint uid);
+
+    [LibraryImport("libc")]
+    public static partial uint getuid();
+
+    [LibraryImport("libc")]
+    public static partial uint getgid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int setrlimit(int resource, RLimit* limit);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close_range(uint first, uint last, uint flags);
+
+    public static string LastError() => BoxBot.Linux.Errno.Describe(Marshal.GetLastPInvokeError());
+}

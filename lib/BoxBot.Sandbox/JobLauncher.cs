@@ -1,0 +1,131 @@
+using System.Text.Json;
+using BoxBot.Linux;
+using BoxBot.Sandbox.Internal;
+using BoxBot.Sandbox.Seccomp;
+using static BoxBot.Sandbox.Internal.SandboxNative;
+
+namespace BoxBot.Sandbox;
+
+/// <summary>
+/// The <c>boxbot-sandbox exec</c> launcher. It runs as root as PID 1 of the job's fresh namespaces
+/// (created by <c>unshare</c>), reads the <see cref="JobSpec"/> from stdin, confines itself step by
+/// step and finally replaces itself with the interpreter through <c>execveat</c> of a pre-opened
+/// descriptor, so the seccomp filter is in force from the interpreter's first instruction.
+/// Any failure before that ends the launcher with 125 and one line on stderr; the script never
+/// runs unconfined.
+/// </summary>
+public static unsafe class JobLauncher
+{
+    /// <summary>The exit code for "the sandbox could not be set up" (as env(1) and podman use it).</summary>
+    public const int SetupFailedExitCode = 125;
+
+    private const int MaxSpecBytes = 4 * 1024 * 1024;
+
+    public static int Exec()
+    {
+        var step = "read spec";
+        try
+        {
+            var spec = ReadSpec();
+            step = "stdin";
+            var devNull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            LaunchFailure.Check(devNull, "open /dev/null");
+            LaunchFailure.Check(dup3(devNull, 0, 0), "dup3 /dev/null to 0");
+            _ = close(devNull);
+
+            step = "spec";
+            if (spec.Uid == 0 || spec.Gid == 0)
+            {
+                throw new LaunchFailure("refusing to run a job as uid or gid 0");
+            }
+            if (spec.MaxOpenFiles < 1 || spec.MaxOpenFiles >= spec.ExecFd)
+            {
+                throw new LaunchFailure($"max_open_files {spec.MaxOpenFiles} must be between 1 and exec_fd {spec.ExecFd} - 1");
+            }
+            // Built now: after the limits below the launcher should not need to allocate.
+            var filter = SeccompPolicy.Build(spec.ExecFd);
+            var argv = NativeStrings.Array(spec.Argv);
+            var envp = NativeStrings.Array(spec.Environment.Select(kv => kv.Key + "=" + kv.Value));
+            var emptyPath = NativeStrings.String("");
+
+            step = "mounts";
+            JobRoot.Build(spec);
+
+            step = "interpreter";
+            var fd = open(spec.Interpreter, O_PATH | O_CLOEXEC);
+            LaunchFailure.Check(fd, "open " + spec.Interpreter);
+            LaunchFailure.Check(dup3(fd, spec.ExecFd, O_CLOEXEC), "dup3 to " + spec.ExecFd);
+            _ = close(fd);
+
+            step = "chdir";
+            LaunchFailure.Check(chdir(spec.WorkspaceInJob), "chdir " + spec.WorkspaceInJob);
+
+            step = "credentials";
+            DropPrivileges(spec.Uid, spec.Gid);
+
+            step = "parent death signal";
+            // A credential change clears PR_SET_PDEATHSIG, which is what makes unshare --kill-child work: set it again.
+            LinuxProcess.SetParentDeathSignal(LinuxProcess.SIGKILL);
+
+            step = "rlimits";
+            SetLimit(RLIMIT_CORE, 0, 0);
+            SetLimit(RLIMIT_NOFILE, spec.MaxOpenFiles, spec.MaxOpenFiles);
+            SetLimit(RLIMIT_NPROC, spec.MaxTasks, spec.MaxTasks);
+            SetLimit(RLIMIT_FSIZE, spec.MaxFileBytes, spec.MaxFileBytes);
+            // Hard one second above soft: SIGXCPU first, SIGKILL if it is ignored.
+            SetLimit(RLIMIT_CPU, spec.CpuSeconds, spec.CpuSeconds + 1);
+            SetLimit(RLIMIT_AS, spec.AddressSpaceBytes, spec.AddressSpaceBytes);
+
+            step = "close descriptors";
+            // Close-on-exec rather than close: runtime threads still use some of them until the exec.
+            LaunchFailure.Check(close_range(3, uint.MaxValue, CLOSE_RANGE_CLOEXEC), "close_range");
+
+            step = "seccomp";
+            SeccompPolicy.Install(filter);
+
+            step = "execveat";
+            LaunchFailure.Check(syscall(SysExecveat, spec.ExecFd, emptyPath, argv, envp, AT_EMPTY_PATH), "execveat " + spec.Interpreter);
+            throw new LaunchFailure("execveat returned");
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"boxbot-sandbox exec: setup failed: {step}: {e.Message}");
+            return SetupFailedExitCode;
+        }
+    }
+
+    private static JobSpec ReadSpec()
+    {
+        using var stdin = Console.OpenStandardInput();
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int n;
+        while ((n = stdin.Read(chunk)) > 0)
+        {
+            buffer.Write(chunk, 0, n);
+            if (buffer.Length > MaxSpecBytes)
+            {
+                throw new LaunchFailure("spec larger than " + MaxSpecBytes + " bytes");
+            }
+        }
+        return JsonSerializer.Deserialize(buffer.ToArray(), JobSpecJsonContext.Default.JobSpec)
+            ?? throw new LaunchFailure("spec is null");
+    }
+
+    private static void DropPrivileges(uint uid, uint gid)
+    {
+        LaunchFailure.Check(setgroups(0, null), "setgroups");
+        LaunchFailure.Check(setresgid(gid, gid, gid), "setresgid");
+        LaunchFailure.Check(setresuid(uid, uid, uid), "setresuid");
+        if (setuid(0) == 0 || getuid() != uid || getgid() != gid || LinuxProcess.EffectiveUid != uid)
+        {
+            throw new LaunchFailure("privileges were not dropped");
+        }
+    }
+
+    private static void SetLimit(int resource, long soft, long hard)
+    {
+        var limit = new RLimit { Current = (ulong)soft, Maximum = (ulong)hard };
+        LaunchFailure.Check(setrlimit(resource, &limit), "setrlimit " + resource);
+    }
+}

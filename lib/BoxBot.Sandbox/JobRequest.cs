@@ -1,0 +1,19 @@
+namespace BoxBot.Sandbox;
+
+/// <summary>One script to run. Everything here is untrusted input and is validated by the runner.</summary>
+public sealed record JobRequest
+{
+    /// <summary>Python source, at most 256 KiB of UTF-8.</summary>
+    public required string Script { get; init; }
+
+    /// <summary>NAME → value, exported as BOXBOT_SECRET_NAME; names match ^[A-Z][A-Z0-9_]{0,63}$.</summary>
+    public IReadOnlyDictionary<string, string> Secrets { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Wall-clock limit; null: the runner's; above the runner's: refused.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Address-space limit; null: the runner's; above the runner's: refused.</summary>
+    public long? MemoryBytes { get; init; }
+
+    public JobNetwork Network { get; init; } = JobNetwork.None;
+}

@@ -1,0 +1,30 @@
+namespace BoxBot.Sandbox;
+
+/// <summary>How a job ended, with its captured output.</summary>
+public sealed record JobResult
+{
+    public required string JobId { get; init; }
+
+    /// <summary>"ok" (exit 0), "error" (nonzero exit or set-up failure) or "killed" (see <see cref="KilledBy"/>).</summary>
+    public required string Status { get; init; }
+
+    public int? ExitCode { get; init; }
+
+    /// <summary>"timeout", "memory", "output", "disk", "seccomp" or "signal"; null unless a limit ended the job.</summary>
+    public string? KilledBy { get; init; }
+
+    /// <summary>The forbidden system call, when the kernel's audit record names it.</summary>
+    public string? Syscall { get; init; }
+
+    /// <summary>The signal that ended the interpreter, if one did.</summary>
+    public int? Signal { get; init; }
+
+    public required string Stdout { get; init; }
+    public required string Stderr { get; init; }
+    public bool StdoutTruncated { get; init; }
+    public bool StderrTruncated { get; init; }
+    public long DurationMs { get; init; }
+
+    /// <summary>Why the job could not run at all (set-up failure), for the caller.</summary>
+    public string? Error { get; init; }
+}

@@ -1,0 +1,194 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using BoxBot.Linux;
+using BoxBot.Sandbox.Internal;
+using BoxBot.Sandbox.Seccomp;
+using Microsoft.Extensions.Logging;
+
+namespace BoxBot.Sandbox;
+
+/// <summary>
+/// Runs jobs, each in a fresh kernel-confined process (see ARCHITECTURE.md, "The sandbox"): at most
+/// <see cref="SandboxRunnerOptions.MaxConcurrentJobs"/> at once, a bounded queue behind them. The
+/// runner itself must be root; jobs run as <see cref="SandboxRunnerOptions.JobUser"/>.
+/// </summary>
+public sealed partial class SandboxRunner : IAsyncDisposable
+{
+    private readonly SandboxRunnerOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _slots;
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly Lock _gate = new();
+    private readonly HashSet<Task> _jobs = [];
+    private (uint Uid, uint Gid)? _jobUser;
+    private int _admitted;
+    private int _running;
+    private int _disposed;
+
+    public SandboxRunner(SandboxRunnerOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        if (options.MaxConcurrentJobs < 1 || options.QueueLength < 0)
+        {
+            throw new SandboxException("MaxConcurrentJobs must be at least 1 and QueueLength at least 0");
+        }
+        _options = options;
+        _logger = logger;
+        _slots = new SemaphoreSlim(options.MaxConcurrentJobs, options.MaxConcurrentJobs);
+    }
+
+    public int Running => Volatile.Read(ref _running);
+
+    public int Queued => Math.Max(0, Volatile.Read(ref _admitted) - Running);
+
+    /// <summary>Checks that jobs can run here (root, the job user, the interpreter, the launcher); throws saying what to do.</summary>
+    public void Validate()
+    {
+        if (LinuxProcess.EffectiveUid != 0)
+        {
+            throw new SandboxException("the sandbox runner must run as root (it mounts and drops to the job user); "
+                + "running without root is not supported yet: start boxbot-sandbox as root");
+        }
+        var user = UnixAccounts.LookupUser(_options.JobUser)
+            ?? throw new SandboxException($"job user '{_options.JobUser}' does not exist; create it with: "
+                + $"useradd --system --no-create-home --shell /usr/sbin/nologin {_options.JobUser}");
+        if (user.Uid == 0 || user.Gid == 0)
+        {
+            throw new SandboxException($"job user '{_options.JobUser}' has uid or gid 0; jobs never run as root");
+        }
+        foreach (var (path, what) in (ReadOnlySpan<(string, string)>)[(_options.Python, "interpreter"), (_options.LauncherPath, "launcher"), ("/usr/bin/unshare", "unshare (util-linux)")])
+        {
+            if (!File.Exists(path))
+            {
+                throw new SandboxException($"{what} {path} does not exist");
+            }
+        }
+        if (_options.Limits.MaxOpenFiles is < 1 or >= ExecFd)
+        {
+            throw new SandboxException($"Limits.MaxOpenFiles must be between 1 and {ExecFd - 1}");
+        }
+        Directory.CreateDirectory(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        _ = SeccompPolicy.Build(ExecFd); // an unsupported architecture fails here, not per job
+        _jobUser = user;
+    }
+
+    public async Task<JobResult> RunAsync(JobRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var limits = Check(request);
+        if (_jobUser is null)
+        {
+            Validate();
+        }
+        if (Interlocked.Increment(ref _admitted) > _options.MaxConcurrentJobs + _options.QueueLength)
+        {
+            Interlocked.Decrement(ref _admitted);
+            _logger.LogWarning(SandboxLogEvents.JobRefused, "job refused: {Running} running and {Queued} queued", Running, Queued);
+            throw new SandboxBusyException($"the sandbox is busy ({_options.MaxConcurrentJobs} jobs running, "
+                + $"{_options.QueueLength} waiting); try again later");
+        }
+        var job = RunAdmittedAsync(request, limits, cancellationToken);
+        lock (_gate)
+        {
+            _jobs.Add(job);
+        }
+        try
+        {
+            return await job;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _jobs.Remove(job);
+            }
+        }
+    }
+
+    private async Task<JobResult> RunAdmittedAsync(JobRequest request, SandboxLimits limits, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        try
+        {
+            await _slots.WaitAsync(linked.Token);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _admitted);
+            throw;
+        }
+        Interlocked.Increment(ref _running);
+        try
+        {
+            return await RunOneAsync(request, limits, linked.Token);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+            Interlocked.Decrement(ref _admitted);
+            _slots.Release();
+        }
+    }
+
+    private async Task<JobResult> RunOneAsync(JobRequest request, SandboxLimits limits, CancellationToken cancellationToken)
+    {
+        var jobId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+        var clock = Stopwatch.StartNew();
+        var (uid, gid) = _jobUser!.Value;
+        using var dir = await Task.Run(() => JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, request.Script), CancellationToken.None);
+        try
+        {
+            var spec = BuildSpec(jobId, dir, request, limits, uid, gid);
+            var outcome = await JobProcess.RunAsync(_options.LauncherPath, spec, request.Network == JobNetwork.None, dir.Path,
+                limits.Wall, limits.OutputBytes, cancellationToken);
+            var syscall = JobVerdict.SignalOf(outcome.ExitCode) == 31 && outcome.KilledBy == KillReason.None
+                ? await KernelLog.FindSeccompSyscallAsync(outcome.HostPid) : null;
+            var result = JobVerdict.Decide(jobId, outcome, dir.WorkspaceFreeBytes(), syscall, clock.ElapsedMilliseconds);
+            if (result.Error is not null)
+            {
+                _logger.LogError(SandboxLogEvents.JobSetupFailed, "job {JobId} could not start: {Error}", jobId, result.Error);
+            }
+            _logger.LogInformation(SandboxLogEvents.JobFinished, "job {JobId} {Status} {KilledBy} exit {ExitCode} in {DurationMs} ms",
+                jobId, result.Status, result.KilledBy, result.ExitCode, result.DurationMs);
+            cancellationToken.ThrowIfCancellationRequested();
+            return result;
+        }
+        finally
+        {
+            try
+            {
+                dir.Dispose();
+            }
+            catch (IOException e)
+            {
+                _logger.LogError(SandboxLogEvents.JobCleanupFailed, "job {JobId}: cleaning up: {Message}", jobId, e.Message);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        await _disposing.CancelAsync();
+        Task[] jobs;
+        lock (_gate)
+        {
+            jobs = [.. _jobs];
+        }
+        try
+        {
+            await Task.WhenAll(jobs);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SandboxException)
+        {
+            // Their callers see these; disposal only waits for the kills to finish.
+        }
+        _disposing.Dispose();
+    }
+}

@@ -1,0 +1,28 @@
+namespace BoxBot.Sandbox;
+
+/// <summary>How a <see cref="SandboxRunner"/> runs jobs. Immutable; change with <c>with</c>.</summary>
+public sealed record SandboxRunnerOptions
+{
+    /// <summary>Where per-job folders are made (e.g. $STATE/boxbot-sandbox/jobs); created 0700 if missing.</summary>
+    public required string JobsDir { get; init; }
+
+    /// <summary>The executable whose <c>exec</c> subcommand calls <see cref="JobLauncher.Exec"/> (the daemon passes its own path).</summary>
+    public required string LauncherPath { get; init; }
+
+    /// <summary>The interpreter; it and its libraries are bound read-only into each job.</summary>
+    public string Python { get; init; } = "/usr/bin/python3";
+
+    /// <summary>Jobs run as this user (never root).</summary>
+    public string JobUser { get; init; } = "boxbot-sandbox";
+
+    public int MaxConcurrentJobs { get; init; } = 2;
+
+    /// <summary>Jobs allowed to wait beyond the running ones; one more is a <see cref="SandboxBusyException"/>.</summary>
+    public int QueueLength { get; init; } = 16;
+
+    /// <summary>Defaults and maxima for every job.</summary>
+    public SandboxLimits Limits { get; init; } = SandboxLimits.Default;
+
+    /// <summary>More host paths bound read-only at the same place in every job (the venv, the SDK).</summary>
+    public IReadOnlyList<string> ExtraReadOnlyPaths { get; init; } = [];
+}

@@ -1,0 +1,1 @@
+return args is ["exec"] ? BoxBot.Sandbox.JobLauncher.Exec() : 2;

@@ -1,0 +1,34 @@
+namespace BoxBot.Sandbox.Integration.Tests;
+
+[Category("root")]
+public sealed class NormalJobTests
+{
+    [Test]
+    public async Task A_script_using_threads_files_json_math_and_a_secret_runs_and_prints_its_result()
+    {
+        const string script = """
+            import json, math, os, threading
+            results = []
+            def work(n):
+                results.append(math.factorial(n) % 1000003)
+            threads = [threading.Thread(target=work, args=(n,)) for n in range(10, 18)]
+            for t in threads: t.start()
+            for t in threads: t.join()
+            with open("data.json", "w") as f:
+                json.dump(sorted(results), f)
+            with open(os.path.join(os.environ["HOME"], "data.json")) as f:
+                back = json.load(f)
+            print("threads", len(back), "sqrt2", round(math.sqrt(2), 6))
+            print("secret", os.environ["BOXBOT_SECRET_API_TOKEN"][::-1])
+            print("cwd", os.getcwd(), "uid0", os.getuid() == 0)
+            print("env", sorted(k for k in os.environ if not k.startswith("LC_")))
+            """;
+        var r = await Jobs.RunAsync(script, secrets: new Dictionary<string, string> { ["API_TOKEN"] = "s3cret-value" });
+        Assert.That(r.Status, Is.EqualTo("ok"), Jobs.Describe(r));
+        Assert.That(r.Stdout, Does.Contain("threads 8 sqrt2 1.414214"));
+        Assert.That(r.Stdout, Does.Contain("secret eulav-terc3s"));
+        Assert.That(r.Stdout, Does.Contain("cwd /workspace uid0 False"));
+        Assert.That(r.Stdout, Does.Contain("env ['BOXBOT_SECRET_API_TOKEN', 'HOME', 'LANG', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'TMPDIR']"));
+        Assert.That(r.ExitCode, Is.EqualTo(0));
+    }
+}

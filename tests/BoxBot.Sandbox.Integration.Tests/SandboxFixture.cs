@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using BoxBot.Linux;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BoxBot.Sandbox.Integration.Tests;
+
+/// <summary>One real runner for the whole assembly: root, the real job user, the real launcher, real Python.</summary>
+[SetUpFixture]
+public sealed class SandboxFixture
+{
+    public const string JobUser = "boxbot-sandbox";
+
+    public static SandboxRunner Runner { get; private set; } = null!;
+    public static string TempRoot { get; private set; } = null!;
+
+    /// <summary>The launcher: $BOXBOT_SANDBOX_LAUNCHER (e.g. out/bin/boxbot-sandbox), else the test launcher built with the tests.</summary>
+    public static string LauncherPath
+    {
+        get
+        {
+            var fromEnv = Environment.GetEnvironmentVariable("BOXBOT_SANDBOX_LAUNCHER");
+            if (!string.IsNullOrEmpty(fromEnv))
+            {
+                return Path.GetFullPath(fromEnv);
+            }
+            // bin/<Configuration>/net10.0/ of the tests → Launcher/bin/<Configuration>/net10.0/
+            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+            var configuration = output.Parent!.Name;
+            var project = output.Parent!.Parent!.Parent!.FullName;
+            return Path.Combine(project, "Launcher", "bin", configuration, output.Name, "boxbot-sandbox-test-launcher");
+        }
+    }
+
+    public static SandboxRunnerOptions Options(string name) => new()
+    {
+        JobsDir = Path.Combine(TempRoot, name),
+        LauncherPath = LauncherPath,
+        Python = "/usr/bin/python3",
+        JobUser = JobUser,
+    };
+
+    [OneTimeSetUp]
+    public void Start()
+    {
+        if (LinuxProcess.EffectiveUid != 0)
+        {
+            Assert.Ignore("the sandbox runner needs root");
+        }
+        EnsureJobUser();
+        TempRoot = Directory.CreateTempSubdirectory("boxbot-sandbox-tests-").FullName;
+        Runner = new SandboxRunner(Options("jobs"), NullLogger.Instance);
+        Runner.Validate();
+    }
+
+    [OneTimeTearDown]
+    public async Task Stop()
+    {
+        if (Runner is not null)
+        {
+            await Runner.DisposeAsync();
+        }
+        if (TempRoot is not null)
+        {
+            Directory.Delete(TempRoot, recursive: true);
+        }
+    }
+
+    private static void EnsureJobUser()
+    {
+        if (UnixAccounts.LookupUser(JobUser) is not null)
+        {
+            return;
+        }
+        using var useradd = Process.Start("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", JobUser])!;
+        useradd.WaitForExit();
+        Assert.That(UnixAccounts.LookupUser(JobUser), Is.Not.Null, "useradd " + JobUser + " failed");
+    }
+}
