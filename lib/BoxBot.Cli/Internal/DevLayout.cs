@@ -1,5 +1,6 @@
 using BoxBot.Config;
 using BoxBot.Contracts;
+using BoxBot.Linux;
 
 namespace BoxBot.Cli.Internal;
 
@@ -33,6 +34,25 @@ internal static class DevLayout
             AtomicFile.WriteAllText(paths.ConfigFile, DefaultConfig, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
         }
         return DevCredentials.EnsureGenerated(paths.CredentialsDir);
+    }
+
+    /// <summary>
+    /// Running as root, sandbox jobs drop to the configured job user, which must exist: create it
+    /// (a system user with no home and no login shell) when it does not. Returns a note, or null.
+    /// </summary>
+    public static string? EnsureJobUser(BoxBotConfig config)
+    {
+        var user = config.Sandbox.JobUser;
+        if (LinuxProcess.EffectiveUid != 0 || UnixAccounts.LookupUser(user) is not null)
+        {
+            return null;
+        }
+        using var useradd = System.Diagnostics.Process.Start("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user])
+            ?? throw new IOException("cannot run useradd");
+        useradd.WaitForExit();
+        return useradd.ExitCode == 0
+            ? $"created the system user {user} for sandbox jobs"
+            : throw new IOException($"useradd {user} failed with exit code {useradd.ExitCode}; create the user yourself");
     }
 
     /// <summary>Where the daemon executables are: $BOXBOT_BIN_DIR, else next to this executable.</summary>

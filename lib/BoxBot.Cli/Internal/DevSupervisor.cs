@@ -25,6 +25,10 @@ internal static class DevSupervisor
         {
             var generated = DevLayout.Prepare(paths);
             config = ConfigLoader.Load(configFile is null ? paths.ConfigFile : Path.GetFullPath(configFile));
+            if (DevLayout.EnsureJobUser(config.Config) is { } created)
+            {
+                output.Note(created);
+            }
             if (generated.Count > 0)
             {
                 output.Note($"generated development credentials in {paths.CredentialsDir}: {string.Join(", ", generated)}");
