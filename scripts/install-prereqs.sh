@@ -5,7 +5,8 @@
 #   python3      the interpreter sandbox jobs run in (Debian's, not a user-installed one)
 #   zlib1g-dev   Native AOT links against libz
 #   clang        the Native AOT linker driver (gcc works too and is used when present)
-#   util-linux, passwd   setpriv and useradd, which the root tests use to act as other users
+#   util-linux, passwd   setpriv, unshare and useradd: the sandbox runner and the root tests
+#   linux-libc-dev       kernel headers the seccomp tests check the syscall tables against
 set -euo pipefail
 
 if ! command -v dotnet >/dev/null 2>&1; then
@@ -16,7 +17,7 @@ fi
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 need=()
-for package in nats-server python3 zlib1g-dev util-linux passwd; do
+for package in nats-server python3 zlib1g-dev util-linux passwd linux-libc-dev; do
     installed "$package" || need+=("$package")
 done
 if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then

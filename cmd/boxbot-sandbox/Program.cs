@@ -1,6 +1,15 @@
 using BoxBot.Contracts;
 using BoxBot.Hosting;
+using BoxBot.Sandbox;
+using BoxBot.Sandbox.Service;
+
+// `boxbot-sandbox exec` is the per-job launcher the runner starts inside fresh namespaces: it confines
+// itself and execs the interpreter. It must run before anything else (no host, no extra threads).
+if (args is ["exec"])
+{
+    return JobLauncher.Exec();
+}
 
 return await DaemonMain.RunAsync(Daemons.Sandbox,
-    "runs agent-written Python scripts, one kernel-confined process per job (this build: control socket and status only).",
-    args, static () => new NoService());
+    "runs agent-written Python scripts, one kernel-confined process per job (sandbox.run, callable by the agent's uid only).",
+    args, static () => new SandboxService());
