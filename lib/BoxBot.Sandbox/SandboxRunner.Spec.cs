@@ -82,7 +82,8 @@ public sealed partial class SandboxRunner
             RootHost = dir.Root,
             WorkspaceInJob = WorkspaceInJob,
             Interpreter = _options.Python,
-            Argv = ["python3", "-I", "-B", WorkspaceInJob + "/main.py"],
+            // -u: -I ignores PYTHONUNBUFFERED, and output written before a kill must not be lost in a buffer.
+            Argv = ["python3", "-I", "-B", "-u", WorkspaceInJob + "/main.py"],
             Environment = env,
             ReadOnlyBinds = binds,
             Uid = uid,

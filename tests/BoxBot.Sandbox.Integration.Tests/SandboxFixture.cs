@@ -57,7 +57,12 @@ public sealed class SandboxFixture
     {
         if (Runner is not null)
         {
+            // The runner survived every attack above and still serves, and left nothing behind.
+            var last = await Jobs.RunAsync("print('still serving')");
             await Runner.DisposeAsync();
+            Assert.That(last.Stdout, Is.EqualTo("still serving\n"), Jobs.Describe(last));
+            Assert.That(Directory.GetFileSystemEntries(Path.Combine(TempRoot, "jobs")), Is.Empty, "job folders left behind");
+            Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(TempRoot), "workspace mounts left behind");
         }
         if (TempRoot is not null)
         {

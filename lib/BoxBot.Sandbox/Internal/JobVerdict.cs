@@ -11,6 +11,9 @@ internal static class JobVerdict
     private const int SIGSYS = 31;
     private const string SetupFailedPrefix = "boxbot-sandbox exec: setup failed: ";
 
+    // util-linux 2.38's unshare cannot re-raise SIGKILL (sigprocmask refuses it): it says this and exits 1.
+    private const string UnshareSigkillLine = "unshare: sigprocmask unblock failed: Invalid argument";
+
     /// <summary>
     /// unshare re-raises the signal that killed the job's init (util-linux 2.38 does), and .NET
     /// reports a death by signal N as exit code 128 + N, so codes 129..192 are signals. A script
@@ -22,6 +25,12 @@ internal static class JobVerdict
     {
         var stdout = Decode(o.Stdout);
         var stderr = Decode(o.Stderr);
+        var exitCode = o.ExitCode;
+        if (exitCode == 1 && stderr.TrimEnd('\n').EndsWith(UnshareSigkillLine, StringComparison.Ordinal))
+        {
+            exitCode = 128 + SIGKILL;
+            stderr = stderr.TrimEnd('\n')[..^UnshareSigkillLine.Length];
+        }
         var result = new JobResult
         {
             JobId = jobId,
@@ -44,11 +53,11 @@ internal static class JobVerdict
             default:
                 break;
         }
-        if (o.ExitCode == JobLauncher.SetupFailedExitCode && stderr.StartsWith(SetupFailedPrefix, StringComparison.Ordinal))
+        if (exitCode == JobLauncher.SetupFailedExitCode && stderr.StartsWith(SetupFailedPrefix, StringComparison.Ordinal))
         {
-            return result with { ExitCode = o.ExitCode, Error = stderr.Trim() };
+            return result with { ExitCode = exitCode, Error = stderr.Trim() };
         }
-        if (SignalOf(o.ExitCode) is { } signal)
+        if (SignalOf(exitCode) is { } signal)
         {
             var by = signal switch
             {
@@ -63,21 +72,21 @@ internal static class JobVerdict
             };
             return result with { Status = "killed", KilledBy = by, Signal = signal, Syscall = by == "seccomp" ? seccompSyscall : null };
         }
-        if (o.ExitCode == 0)
+        if (exitCode == 0)
         {
             return result with { Status = "ok", ExitCode = 0 };
         }
         if (workspaceFree == 0 || stderr.Contains("No space left on device", StringComparison.Ordinal)
             || stderr.Contains("File too large", StringComparison.Ordinal))
         {
-            return result with { Status = "killed", KilledBy = "disk", ExitCode = o.ExitCode };
+            return result with { Status = "killed", KilledBy = "disk", ExitCode = exitCode };
         }
         var last = stderr.TrimEnd().Split('\n')[^1];
         if (last.StartsWith("MemoryError", StringComparison.Ordinal))
         {
-            return result with { Status = "killed", KilledBy = "memory", ExitCode = o.ExitCode };
+            return result with { Status = "killed", KilledBy = "memory", ExitCode = exitCode };
         }
-        return result with { ExitCode = o.ExitCode };
+        return result with { ExitCode = exitCode };
     }
 
     private static string Decode(byte[] bytes) => new UTF8Encoding(false, false).GetString(bytes);

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BoxBot.Sandbox.Integration.Tests;
+
+/// <summary>The runner's own behaviour: queueing, refusing bad requests, failing closed.</summary>
+[Category("root")]
+public sealed class RunnerTests
+{
+    [Test]
+    public async Task A_full_queue_is_refused_at_once_and_the_admitted_jobs_finish()
+    {
+        var options = SandboxFixture.Options("queue") with { MaxConcurrentJobs = 1, QueueLength = 1 };
+        await using var runner = new SandboxRunner(options, NullLogger.Instance);
+        var first = Jobs.RunAsync("import time\ntime.sleep(2)\nprint('first')", runner);
+        var second = Jobs.RunAsync("print('second')", runner);
+        var clock = Stopwatch.StartNew();
+        await Assert.ThrowsAsync<SandboxBusyException>(() => Jobs.RunAsync("print('third')", runner));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)), "refused, not queued");
+        Assert.That((runner.Running, runner.Queued), Is.EqualTo((1, 1)));
+        Assert.That((await first).Stdout, Is.EqualTo("first\n"));
+        Assert.That((await second).Stdout, Is.EqualTo("second\n"));
+    }
+
+    [Test]
+    public async Task Overrides_above_the_configured_maxima_and_bad_secret_names_are_refused()
+    {
+        await Assert.ThrowsAsync<SandboxException>(() => Jobs.RunAsync("print(1)", timeout: TimeSpan.FromMinutes(5)));
+        await Assert.ThrowsAsync<SandboxException>(() => Jobs.RunAsync("print(1)", memory: 1L << 40));
+        await Assert.ThrowsAsync<SandboxException>(() => Jobs.RunAsync("print(1)", secrets: new Dictionary<string, string> { ["lower"] = "x" }));
+        await Assert.ThrowsAsync<SandboxException>(() => Jobs.RunAsync(new string('#', 300 * 1024)));
+    }
+
+    [Test]
+    public async Task A_set_up_failure_fails_closed_and_names_the_step()
+    {
+        var options = SandboxFixture.Options("broken") with { ExtraReadOnlyPaths = ["/nonexistent-boxbot-path"] };
+        await using var runner = new SandboxRunner(options, NullLogger.Instance);
+        var r = await Jobs.RunAsync("print('RAN')", runner);
+        Assert.That(r.Status, Is.EqualTo("error"), Jobs.Describe(r));
+        Assert.That(r.Error, Does.StartWith("boxbot-sandbox exec: setup failed: mounts:").And.Contain("/nonexistent-boxbot-path"));
+        Assert.That(r.Stdout, Does.Not.Contain("RAN"));
+    }
+
+    [Test]
+    public async Task Cancelling_a_job_kills_it()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        var clock = Stopwatch.StartNew();
+        await Assert.CatchAsync<OperationCanceledException>(() => SandboxFixture.Runner.RunAsync(new JobRequest { Script = "import time\ntime.sleep(20)" }, cts.Token));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
+        var after = await Jobs.RunAsync("print('fine')");
+        Assert.That(after.Status, Is.EqualTo("ok"), Jobs.Describe(after));
+    }
+}
