@@ -13,7 +13,10 @@ public sealed class SandboxFixture
     public static SandboxRunner Runner { get; private set; } = null!;
     public static string TempRoot { get; private set; } = null!;
 
-    /// <summary>The launcher: $BOXBOT_SANDBOX_LAUNCHER (e.g. out/bin/boxbot-sandbox), else the test launcher built with the tests.</summary>
+    /// <summary>
+    /// The launcher: $BOXBOT_SANDBOX_LAUNCHER (e.g. out/bin/boxbot-sandbox, the shipped AOT binary; relative
+    /// to the repository root), else the test launcher built with the tests.
+    /// </summary>
     public static string LauncherPath
     {
         get
@@ -21,7 +24,7 @@ public sealed class SandboxFixture
             var fromEnv = Environment.GetEnvironmentVariable("BOXBOT_SANDBOX_LAUNCHER");
             if (!string.IsNullOrEmpty(fromEnv))
             {
-                return Path.GetFullPath(fromEnv);
+                return Path.GetFullPath(fromEnv, RepoRoot());
             }
             // bin/<Configuration>/net10.0/ of the tests → Launcher/bin/<Configuration>/net10.0/
             var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
@@ -38,6 +41,16 @@ public sealed class SandboxFixture
         Python = "/usr/bin/python3",
         JobUser = JobUser,
     };
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "boxbot.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? Environment.CurrentDirectory;
+    }
 
     [OneTimeSetUp]
     public void Start()
