@@ -31,4 +31,22 @@ public sealed class NormalJobTests
         Assert.That(r.Stdout, Does.Contain("env ['BOXBOT_SECRET_API_TOKEN', 'HOME', 'LANG', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'TMPDIR']"));
         Assert.That(r.ExitCode, Is.EqualTo(0));
     }
+
+    [Test]
+    public async Task A_script_that_raises_ends_with_error_exit_1_and_its_traceback()
+    {
+        var r = await Jobs.RunAsync("print('partial')\nraise ValueError('bad input 42')");
+        Assert.That((r.Status, r.ExitCode, r.KilledBy), Is.EqualTo(("error", (int?)1, (string?)null)), Jobs.Describe(r));
+        Assert.That(r.Stdout, Is.EqualTo("partial\n"));
+        Assert.That(r.Stderr, Does.Contain("ValueError: bad input 42"));
+    }
+
+    [Test]
+    public async Task Each_job_gets_a_fresh_empty_workspace()
+    {
+        var first = await Jobs.RunAsync("open('left-behind', 'w').write('x')\nimport os\nprint(sorted(os.listdir('.')))");
+        var second = await Jobs.RunAsync("import os\nprint(sorted(os.listdir('.')))");
+        Assert.That(first.Stdout, Is.EqualTo("['left-behind', 'main.py']\n"), Jobs.Describe(first));
+        Assert.That(second.Stdout, Is.EqualTo("['main.py']\n"), Jobs.Describe(second));
+    }
 }

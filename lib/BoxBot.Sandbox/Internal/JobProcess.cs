@@ -138,13 +138,18 @@ internal sealed class JobProcess
         {
             FindHostPid();
         }
-        // SIGKILL to the namespace's init ends every process in it; to unshare, so that it stops waiting.
-        if (_hostPid != 0)
-        {
-            LinuxProcess.Signal(_hostPid, LinuxProcess.SIGKILL);
-        }
         try
         {
+            if (_process.HasExited)
+            {
+                return;
+            }
+            // SIGKILL to the namespace's init ends every process in it; to unshare, so that it stops waiting.
+            // The init's pid cannot have been reused while unshare, its only reaper, is still running.
+            if (_hostPid != 0)
+            {
+                LinuxProcess.Signal(_hostPid, LinuxProcess.SIGKILL);
+            }
             LinuxProcess.Signal(_process.Id, LinuxProcess.SIGKILL);
         }
         catch (InvalidOperationException)
