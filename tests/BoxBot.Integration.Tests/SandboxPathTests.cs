@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using BoxBot.Contracts;
+using BoxBot.Linux;
+
+namespace BoxBot.Integration.Tests;
+
+/// <summary>
+/// The whole path an admin uses: `boxbot secrets` and `boxbot sandbox run` → agent → sandbox →
+/// a confined python3, on the published executables under `boxbot dev up` (root: jobs drop to the
+/// sandbox user, which dev up creates).
+/// </summary>
+[Category("root")]
+public class SandboxPathTests
+{
+    private const string SecretValue = "hunter2-integration-secret";
+    private string _home = "";
+    private ObservedProcess? _dev;
+
+    [OneTimeSetUp]
+    public async Task StartBox()
+    {
+        TestEnv.RequireRoot();
+        _home = TestEnv.TempDir("sandbox-path");
+        var config = Path.Combine(_home, "test.toml");
+        File.WriteAllText(config, "[webhook]\nport = 0\n[sandbox]\ntimeout_s = 20\n");
+        _dev = new ObservedProcess(TestEnv.Exe("boxbot"), ["dev", "up", "--config", config], new Dictionary<string, string> { ["BOXBOT_HOME"] = _home });
+        await _dev.WaitForLineAsync("all 5 daemons up");
+        var set = Boxbot(["secrets", "set", "DEMO_KEY"], stdin: SecretValue + "\n");
+        Assert.That(set.ExitCode, Is.EqualTo(0), set.Stderr);
+    }
+
+    [OneTimeTearDown]
+    public void StopBox()
+    {
+        if (_dev is not null)
+        {
+            TestEnv.Signal(_dev.Process.Id, LinuxProcess.SIGTERM);
+            _dev.WaitExit();
+            _dev.Dispose();
+        }
+        if (_home.Length > 0)
+        {
+            Directory.Delete(_home, recursive: true);
+        }
+    }
+
+    [Test]
+    public void A_script_gets_exactly_the_secret_it_names_and_runs_as_the_job_user()
+    {
+        var script = Write("ok.py", """
+            import os, hashlib, threading
+            v = os.environ["BOXBOT_SECRET_DEMO_KEY"]
+            print("sha", hashlib.sha256(v.encode()).hexdigest())
+            print("uid", os.getuid())
+            print("others", sorted(k for k in os.environ if k.startswith("BOXBOT_") and k != "BOXBOT_SECRET_DEMO_KEY"))
+            t = threading.Thread(target=print, args=("thread",)); t.start(); t.join()
+            """);
+
+        var (code, stdout, stderr) = Boxbot(["sandbox", "run", script, "--secret", "DEMO_KEY"]);
+
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain("sha " + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(SecretValue)))));
+        Assert.That(stdout, Does.Contain("uid " + UnixAccounts.LookupUid("boxbot-sandbox")));
+        Assert.That(stdout, Does.Contain("others []").And.Contain("thread"));
+        Assert.That(stderr, Does.Contain(": ok after"));
+    }
+
+    [Test]
+    public void A_forking_script_is_killed_by_seccomp_and_the_json_result_says_so_with_exit_code_3()
+    {
+        var script = Write("fork.py", "import os\nos.fork()\nprint('survived')\n");
+
+        var (code, stdout, stderr) = Boxbot(["sandbox", "run", script, "--json"]);
+
+        Assert.That(code, Is.EqualTo(3), stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var r = doc.RootElement;
+        Assert.That(r.GetProperty("status").GetString(), Is.EqualTo("killed"));
+        Assert.That(r.GetProperty("killed_by").GetString(), Is.EqualTo("seccomp"));
+        Assert.That(r.GetProperty("stdout").GetString(), Does.Not.Contain("survived"));
+        foreach (var key in new[] { "exit_code", "syscall", "stderr", "stdout_truncated", "stderr_truncated", "duration_ms", "sdk_calls", "attachments" })
+        {
+            Assert.That(r.TryGetProperty(key, out _), Is.True, key);
+        }
+    }
+
+    [Test]
+    public void A_script_naming_an_unknown_secret_is_refused_before_it_runs()
+    {
+        var script = Write("nope.py", "print('ran')\n");
+
+        var (code, stdout, stderr) = Boxbot(["sandbox", "run", script, "--secret", "NOT_STORED"]);
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(stdout, Does.Not.Contain("ran"));
+        Assert.That(stderr, Does.Contain("NOT_STORED"));
+    }
+
+    [Test]
+    public void Secret_values_are_listed_by_name_only_and_never_reach_a_log()
+    {
+        var (code, stdout, _) = Boxbot(["secrets", "list", "--json"]);
+
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(stdout, Does.Contain("DEMO_KEY").And.Not.Contain(SecretValue));
+        Assert.That(_dev!.Log, Does.Contain("DEMO_KEY").And.Not.Contain(SecretValue));
+        var store = Path.Combine(_home, "state", "boxbot", "secrets.json");
+        Assert.That(File.GetUnixFileMode(store), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+    }
+
+    [Test]
+    public void The_sandbox_socket_refuses_sandbox_run_from_any_uid_but_the_agents()
+    {
+        const string Intruder = "bbtest-intruder";
+        TestEnv.EnsureUser(Intruder);
+        // Open the file-mode layer on purpose (the access tests cover it), so that only the daemon's
+        // per-method peer-credential check stands between this uid and sandbox.run.
+        var socket = Path.Combine(_home, "run", Daemons.Sandbox.SocketName);
+        File.SetUnixFileMode(socket, (UnixFileMode)0b110_110_110);
+        File.SetUnixFileMode(_home, (UnixFileMode)0b111_101_101);
+        File.SetUnixFileMode(Path.Combine(_home, "run"), (UnixFileMode)0b111_101_101);
+        var client = Write("client.py", """
+            import json, socket, struct, sys
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sys.argv[1])
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "sandbox.run", "params": {"script": "print('ran')"}}).encode()
+            s.sendall(struct.pack(">I", len(body)) + body)
+            n = struct.unpack(">I", s.recv(4))[0]
+            data = b""
+            while len(data) < n:
+                data += s.recv(n - len(data))
+            print(data.decode())
+            """);
+        File.SetUnixFileMode(client, (UnixFileMode)0b110_100_100);
+        var uid = TestEnv.IdOf("-u", Intruder).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var gid = TestEnv.IdOf("-g", Intruder).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var (code, stdout, stderr) = TestEnv.Run("setpriv", [$"--reuid={uid}", $"--regid={gid}", "--clear-groups", "/usr/bin/python3", "-I", client, socket]);
+
+        Assert.That(code, Is.EqualTo(0), stderr);
+        using var reply = JsonDocument.Parse(stdout);
+        Assert.That(reply.RootElement.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(RpcErrorCodes.Unauthorized), stdout);
+        Assert.That(() => _dev!.Lines.Any(l => l.Contains("sandbox.run", StringComparison.Ordinal) && l.Contains(uid, StringComparison.Ordinal)), Is.True.After(5000, 50));
+    }
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_home, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private (int ExitCode, string Stdout, string Stderr) Boxbot(IEnumerable<string> args, string? stdin = null)
+    {
+        var info = new ProcessStartInfo(TestEnv.Exe("boxbot")) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        info.Environment["BOXBOT_HOME"] = _home;
+        using var p = Process.Start(info)!;
+        p.StandardInput.Write(stdin ?? "");
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.That(p.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+}
