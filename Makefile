@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 BIN := out/bin
 
-.PHONY: help prereqs build publish run test format clean
+.PHONY: help prereqs build publish run test bench format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-9s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ run: publish ## Build, then start all five daemons under ./.boxbot-dev (or $BOXB
 
 test: publish ## Run all tests against the published executables; prints "N passed, N failed"
 	@scripts/run-tests.sh
+
+bench: publish ## Sandbox start-up against bare python3 in the same run (needs root); figures go in docs/performance.md
+	dotnet run -c Release --project bench/BoxBot.Bench.Sandbox -- $(BIN)/boxbot-sandbox
 
 format: ## Rewrite sources to the project's formatting (dotnet format)
 	dotnet format boxbot.sln
