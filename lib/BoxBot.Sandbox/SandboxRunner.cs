@@ -19,6 +19,8 @@ public sealed partial class SandboxRunner : IAsyncDisposable
     private readonly SemaphoreSlim _slots;
     private readonly CancellationTokenSource _disposing = new();
     private readonly Lock _gate = new();
+    private readonly Lock _validation = new();
+    private bool _staleRemoved;
     private readonly HashSet<Task> _jobs = [];
     private (uint Uid, uint Gid)? _jobUser;
     private int _admitted;
@@ -45,6 +47,14 @@ public sealed partial class SandboxRunner : IAsyncDisposable
     /// <summary>Checks that jobs can run here (root, the job user, the interpreter, the launcher); throws saying what to do.</summary>
     public void Validate()
     {
+        lock (_validation)
+        {
+            ValidateLocked();
+        }
+    }
+
+    private void ValidateLocked()
+    {
         if (LinuxProcess.EffectiveUid != 0)
         {
             throw new SandboxException("the sandbox runner must run as root (it mounts and drops to the job user); "
@@ -70,7 +80,13 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         }
         Directory.CreateDirectory(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.SetUnixFileMode(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Once, before this runner's first job: afterwards every folder in JobsDir may be a running job's.
+        if (!_staleRemoved && JobDirectory.RemoveStale(_options.JobsDir) is var stale and > 0)
+        {
+            _logger.LogWarning(SandboxLogEvents.StaleJobsRemoved, "removed {Count} job folders left behind in {JobsDir}", stale, _options.JobsDir);
+        }
         _ = SeccompPolicy.Build(ExecFd); // an unsupported architecture fails here, not per job
+        _staleRemoved = true;
         _jobUser = user;
     }
 

@@ -52,4 +52,22 @@ public sealed class RunnerTests
         var after = await Jobs.RunAsync("print('fine')");
         Assert.That(after.Status, Is.EqualTo("ok"), Jobs.Describe(after));
     }
+
+    [Test]
+    public async Task Job_folders_a_dead_runner_left_mounted_are_removed_at_start()
+    {
+        var options = SandboxFixture.Options("stale");
+        var workspace = Path.Combine(options.JobsDir, "0123456789abcdef", "workspace");
+        Directory.CreateDirectory(workspace);
+        using (var mount = Process.Start("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", workspace])!)
+        {
+            await mount.WaitForExitAsync();
+            Assert.That(mount.ExitCode, Is.EqualTo(0));
+        }
+        await File.WriteAllTextAsync(Path.Combine(workspace, "old.txt"), "x");
+        await using var runner = new SandboxRunner(options, NullLogger.Instance);
+        runner.Validate();
+        Assert.That(Directory.GetFileSystemEntries(options.JobsDir), Is.Empty);
+        Assert.That(await File.ReadAllTextAsync("/proc/self/mountinfo"), Does.Not.Contain(workspace));
+    }
 }

@@ -48,6 +48,29 @@ internal sealed class JobDirectory : IDisposable
         }
     }
 
+    /// <summary>
+    /// Removes job folders a previous runner left behind when it died mid-job (its workspace tmpfs
+    /// is still mounted); returns how many. Only for folders no running job of this runner uses.
+    /// </summary>
+    public static int RemoveStale(string jobsDir)
+    {
+        var removed = 0;
+        foreach (var path in Directory.GetDirectories(jobsDir))
+        {
+            var dir = new JobDirectory(path) { _mounted = true };
+            if (umount2(dir.Workspace, MNT_DETACH) == 0 || !IsMounted(dir.Workspace))
+            {
+                dir._mounted = false;
+                dir.Dispose();
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    private static bool IsMounted(string path) =>
+        File.ReadAllText("/proc/self/mountinfo").Contains(" " + path + " ", StringComparison.Ordinal);
+
     /// <summary>Free bytes left in the workspace (0: the job filled it).</summary>
     public long WorkspaceFreeBytes()
     {

@@ -53,7 +53,15 @@ internal sealed class JobProcess
         info.ArgumentList.Add("--");
         info.ArgumentList.Add(launcher);
         info.ArgumentList.Add("exec");
-        info.Environment.Remove("NOTIFY_SOCKET");
+        // The launcher gets a minimal environment of its own (the job's is rebuilt from the spec at exec):
+        // nothing of the daemon's (NOTIFY_SOCKET, DOTNET_* runtime knobs, ...) reaches it.
+        var dotnetRoot = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+        info.Environment.Clear();
+        info.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
+        if (!string.IsNullOrEmpty(dotnetRoot))
+        {
+            info.Environment["DOTNET_ROOT"] = dotnetRoot; // only a framework-dependent (test) launcher needs it
+        }
 
         using var process = new Process { StartInfo = info };
         if (!process.Start())

@@ -9,4 +9,5 @@ internal static class SandboxLogEvents
     public static readonly EventId JobSetupFailed = new(301, "job-setup-failed");
     public static readonly EventId JobCleanupFailed = new(302, "job-cleanup-failed");
     public static readonly EventId JobRefused = new(303, "job-refused");
+    public static readonly EventId StaleJobsRemoved = new(304, "stale-jobs-removed");
 }
