@@ -141,6 +141,27 @@ public sealed class IsolationTests
     }
 
     [Test]
+    public async Task With_network_none_an_abstract_unix_socket_on_the_host_cannot_be_reached()
+    {
+        var name = "boxbot-sandbox-test-" + Environment.ProcessId;
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint("\0" + name));
+        listener.Listen();
+        var script = $"""
+            import socket
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect('\0{name}'); print('CONNECTED')
+            except OSError as e:
+                print('failed', e)
+            """;
+        var r = await Jobs.RunAsync(script);
+        Assert.That(r.Status, Is.EqualTo("ok"), Jobs.Describe(r));
+        Assert.That(r.Stdout, Does.Contain("failed").And.Not.Contain("CONNECTED"));
+        Assert.That(listener.Poll(0, SelectMode.SelectRead), Is.False, "nothing is waiting to be accepted");
+    }
+
+    [Test]
     public async Task The_exec_descriptor_cannot_be_recreated_or_used()
     {
         const string script = """
