@@ -94,6 +94,7 @@ public sealed class IsolationTests
             print('others', found)
             """;
         var b = await Jobs.RunAsync(script);
+        Assert.That(a.IsCompleted, Is.False, "job A was still running while B looked for it");
         var ra = await a;
         Assert.That(ra.Status, Is.EqualTo("ok"), "job A ran alongside: " + Jobs.Describe(ra));
         Assert.That(b.Status, Is.EqualTo("ok"), Jobs.Describe(b));
