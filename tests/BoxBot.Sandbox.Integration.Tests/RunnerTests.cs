@@ -70,4 +70,22 @@ public sealed class RunnerTests
         Assert.That(Directory.GetFileSystemEntries(options.JobsDir), Is.Empty);
         Assert.That(await File.ReadAllTextAsync("/proc/self/mountinfo"), Does.Not.Contain(workspace));
     }
+
+    [Test]
+    public async Task Disposing_the_runner_kills_running_and_queued_jobs_and_refuses_new_ones()
+    {
+        var options = SandboxFixture.Options("dispose") with { MaxConcurrentJobs = 1 };
+        var runner = new SandboxRunner(options, NullLogger.Instance);
+        var running = Jobs.RunAsync("import time\ntime.sleep(30)", runner);
+        var queued = Jobs.RunAsync("print('never')", runner);
+        await Task.Delay(500);
+        var clock = Stopwatch.StartNew();
+        await runner.DisposeAsync();
+        await runner.DisposeAsync();
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
+        await Assert.CatchAsync<OperationCanceledException>(() => running);
+        await Assert.CatchAsync<OperationCanceledException>(() => queued);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Jobs.RunAsync("print(1)", runner));
+        Assert.That(Directory.GetFileSystemEntries(options.JobsDir), Is.Empty);
+    }
 }
