@@ -74,7 +74,6 @@ public static unsafe class JobLauncher
             SetLimit(RLIMIT_FSIZE, spec.MaxFileBytes, spec.MaxFileBytes);
             // Hard one second above soft: SIGXCPU first, SIGKILL if it is ignored.
             SetLimit(RLIMIT_CPU, spec.CpuSeconds, spec.CpuSeconds + 1);
-            SetLimit(RLIMIT_AS, spec.AddressSpaceBytes, spec.AddressSpaceBytes);
 
             step = "close descriptors";
             // Close-on-exec rather than close: runtime threads still use some of them until the exec.
@@ -82,6 +81,11 @@ public static unsafe class JobLauncher
 
             step = "seccomp";
             SeccompPolicy.Install(filter);
+
+            step = "address space limit";
+            // Last, so nothing of the runtime has to map memory under it (a JIT-compiled launcher would
+            // die mapping code); the raw syscall stub used below was already bound by pivot_root.
+            SetLimit(RLIMIT_AS, spec.AddressSpaceBytes, spec.AddressSpaceBytes);
 
             step = "execveat";
             LaunchFailure.Check(syscall(SysExecveat, spec.ExecFd, emptyPath, argv, envp, AT_EMPTY_PATH), "execveat " + spec.Interpreter);

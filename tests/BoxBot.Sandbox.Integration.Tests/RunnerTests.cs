@@ -88,4 +88,21 @@ public sealed class RunnerTests
         await Assert.ThrowsAsync<ObjectDisposedException>(() => Jobs.RunAsync("print(1)", runner));
         Assert.That(Directory.GetFileSystemEntries(options.JobsDir), Is.Empty);
     }
+
+    [Test]
+    public async Task A_runner_that_is_not_root_refuses_to_run_jobs_and_says_why()
+    {
+        Assume.That(Environment.GetEnvironmentVariable("BOXBOT_SANDBOX_LAUNCHER"), Is.Null.Or.Empty, "needs the test launcher's validate command");
+        var info = new ProcessStartInfo("/usr/bin/setpriv") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["--reuid=" + SandboxFixture.JobUser, "--regid=" + SandboxFixture.JobUser, "--clear-groups",
+            SandboxFixture.LauncherPath, "validate", "/nonexistent/jobs"])
+        {
+            info.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.That(process.ExitCode, Is.EqualTo(1), output);
+        Assert.That(output, Does.Contain("must run as root"));
+    }
 }
