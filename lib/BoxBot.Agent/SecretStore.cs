@@ -1,7 +1,5 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
 using BoxBot.Config;
 using BoxBot.Contracts;
 using BoxBot.Ipc;
@@ -13,10 +11,10 @@ namespace BoxBot.Agent;
 /// atomically; values can be stored and handed to a sandbox job that names them, never read back
 /// through any method. Errors are <see cref="RpcException"/>s with InvalidParams so callers see why.
 /// </summary>
-public sealed partial class SecretStore
+public sealed class SecretStore
 {
-    public const int MaxSecrets = 64;
-    public const int MaxValueBytes = 8 * 1024;
+    public const int MaxSecrets = SecretRules.MaxSecrets;
+    public const int MaxValueBytes = SecretRules.MaxValueBytes;
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     private readonly string _path;
@@ -29,7 +27,7 @@ public sealed partial class SecretStore
         _secrets = Load(path);
     }
 
-    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+    public static bool IsValidName(string name) => SecretRules.IsValidName(name);
 
     public IReadOnlyList<string> Names()
     {
@@ -42,13 +40,9 @@ public sealed partial class SecretStore
     public void Set(string name, string value)
     {
         RequireName(name);
-        if (Encoding.UTF8.GetByteCount(value) > MaxValueBytes)
+        if (!SecretRules.IsValidValue(value))
         {
-            throw new RpcException(RpcErrorCodes.InvalidParams, $"the value of {name} is longer than {MaxValueBytes} bytes");
-        }
-        if (value.Length == 0)
-        {
-            throw new RpcException(RpcErrorCodes.InvalidParams, $"the value of {name} is empty");
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"the value of {name} must be 1 to {MaxValueBytes} bytes of UTF-8 without NUL characters");
         }
         lock (_gate)
         {
@@ -108,7 +102,7 @@ public sealed partial class SecretStore
     {
         if (!IsValidName(name))
         {
-            throw new RpcException(RpcErrorCodes.InvalidParams, "a secret name is 1 to 64 characters: an upper-case letter, then upper-case letters, digits or '_'");
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"a secret name must match {SecretRules.NamePattern}: an upper-case letter, then upper-case letters, digits or '_'");
         }
     }
 
@@ -138,9 +132,6 @@ public sealed partial class SecretStore
             throw new IOException($"{path} is not a valid secrets file (line {e.LineNumber + 1}); restore it from a backup or delete it", e);
         }
     }
-
-    [GeneratedRegex("^[A-Z][A-Z0-9_]{0,63}$", RegexOptions.CultureInvariant)]
-    private static partial Regex NamePattern();
 }
 
 internal sealed class SecretFile

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using BoxBot.Contracts;
 using BoxBot.Hosting;
 using BoxBot.Ipc;
@@ -13,7 +12,7 @@ namespace BoxBot.Sandbox.Service;
 /// (not root, job user missing, no interpreter), the daemon still answers status, and every job is
 /// refused with the reason: nothing ever runs unconfined.
 /// </summary>
-public sealed partial class SandboxService : IDaemonService
+public sealed class SandboxService : IDaemonService
 {
     private const long MiB = 1024 * 1024;
     private SandboxRunner? _runner;
@@ -96,9 +95,10 @@ public sealed partial class SandboxService : IDaemonService
         {
             throw new RpcException(RpcErrorCodes.InvalidParams, "script must be 1 to 262144 characters");
         }
-        if (job.Secrets.Count > 64 || job.Secrets.Keys.Any(k => !SecretName().IsMatch(k)) || job.Secrets.Values.Any(v => v.Length > 8 * 1024))
+        if (job.Secrets.Count > SecretRules.MaxSecrets || !job.Secrets.All(kv => SecretRules.IsValidName(kv.Key) && SecretRules.IsValidValue(kv.Value)))
         {
-            throw new RpcException(RpcErrorCodes.InvalidParams, "secrets: at most 64, names ^[A-Z][A-Z0-9_]{0,63}$, values at most 8 KiB");
+            throw new RpcException(RpcErrorCodes.InvalidParams,
+                $"secrets: at most {SecretRules.MaxSecrets}, names {SecretRules.NamePattern}, values 1 to {SecretRules.MaxValueBytes} bytes without NUL");
         }
         var network = job.Network switch
         {
@@ -141,7 +141,4 @@ public sealed partial class SandboxService : IDaemonService
             await _runner.DisposeAsync();
         }
     }
-
-    [GeneratedRegex("^[A-Z][A-Z0-9_]{0,63}$", RegexOptions.CultureInvariant)]
-    private static partial Regex SecretName();
 }

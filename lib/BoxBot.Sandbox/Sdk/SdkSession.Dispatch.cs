@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using BoxBot.Contracts;
 using BoxBot.Sandbox.Sdk.Internal;
 
 namespace BoxBot.Sandbox.Sdk;
@@ -7,7 +8,7 @@ namespace BoxBot.Sandbox.Sdk;
 public sealed partial class SdkSession
 {
     /// <summary>Longest secret value in UTF-8 bytes (same as the agent's store).</summary>
-    public const int MaxSecretValueBytes = 8 * 1024;
+    public const int MaxSecretValueBytes = SecretRules.MaxValueBytes;
 
     private async ValueTask<byte[]> DispatchAsync(ReadOnlyMemory<byte> line, CancellationToken ct)
     {
@@ -167,24 +168,8 @@ public sealed partial class SdkSession
         });
     }
 
-    /// <summary>^[A-Z][A-Z0-9_]{0,63}$, checked by hand so no regex engine sees job input.</summary>
-    public static bool IsSecretName(string name)
-    {
-        if (name.Length is < 1 or > 64 || name[0] is < 'A' or > 'Z')
-        {
-            return false;
-        }
-
-        foreach (var c in name)
-        {
-            if (c is not ((>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>The shared rule (<see cref="SecretRules.IsValidName"/>): checked by hand, no regex engine sees job input.</summary>
+    public static bool IsSecretName(string name) => SecretRules.IsValidName(name);
 
     private static Outcome BadName(SdkRequest request) =>
         Outcome.Error(request, SdkErrorCodes.InvalidParams, "a secret name must match ^[A-Z][A-Z0-9_]{0,63}$");
