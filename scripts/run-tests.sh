@@ -9,6 +9,8 @@ results="$PWD/out/test-results"
 rm -rf "$results"
 mkdir -p "$results"
 export BOXBOT_BIN_DIR="$PWD/out/bin"
+# The sandbox suites attack the shipped Native AOT launcher, not a test build of it.
+export BOXBOT_SANDBOX_LAUNCHER="$PWD/out/bin/boxbot-sandbox"
 status=0
 
 echo "tests: building test projects"

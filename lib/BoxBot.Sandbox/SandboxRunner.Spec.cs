@@ -1,5 +1,5 @@
+using BoxBot.Contracts;
 using System.Text;
-using System.Text.RegularExpressions;
 using BoxBot.Sandbox.Internal;
 
 namespace BoxBot.Sandbox;
@@ -9,15 +9,10 @@ public sealed partial class SandboxRunner
     /// <summary>The interpreter's descriptor number: above every allowed RLIMIT_NOFILE, so a job can never make one.</summary>
     private const int ExecFd = 100;
     private const int MaxScriptBytes = 256 * 1024;
-    private const int MaxSecretBytes = 8 * 1024;
-    private const int MaxSecrets = 64;
     private const string WorkspaceInJob = "/workspace";
 
     // The interpreter's own files: merged-/usr systems have /lib* as links into /usr, which are recreated as links.
     private static readonly string[] SystemPaths = ["/usr", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache"];
-
-    [GeneratedRegex("^[A-Z][A-Z0-9_]{0,63}$")]
-    private static partial Regex SecretName();
 
     private SandboxLimits Check(JobRequest request)
     {
@@ -26,19 +21,19 @@ public sealed partial class SandboxRunner
         {
             throw new SandboxException($"the script is larger than {MaxScriptBytes / 1024} KiB");
         }
-        if (request.Secrets.Count > MaxSecrets)
+        if (request.Secrets.Count > SecretRules.MaxSecrets)
         {
-            throw new SandboxException($"a job may name at most {MaxSecrets} secrets");
+            throw new SandboxException($"a job may name at most {SecretRules.MaxSecrets} secrets");
         }
         foreach (var (name, value) in request.Secrets)
         {
-            if (!SecretName().IsMatch(name))
+            if (!SecretRules.IsValidName(name))
             {
                 throw new SandboxException($"secret name '{name}' must match ^[A-Z][A-Z0-9_]{{0,63}}$");
             }
-            if (value.Contains('\0', StringComparison.Ordinal) || Encoding.UTF8.GetByteCount(value) > MaxSecretBytes)
+            if (!SecretRules.IsValidValue(value))
             {
-                throw new SandboxException($"secret {name}: the value must be at most {MaxSecretBytes / 1024} KiB without NUL characters");
+                throw new SandboxException($"secret {name}: the value must be 1 byte to {SecretRules.MaxValueBytes / 1024} KiB without NUL characters");
             }
         }
         var max = _options.Limits;
