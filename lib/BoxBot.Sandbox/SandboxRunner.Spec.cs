@@ -1,5 +1,5 @@
-using BoxBot.Contracts;
 using System.Text;
+using BoxBot.Contracts;
 using BoxBot.Sandbox.Internal;
 
 namespace BoxBot.Sandbox;
