@@ -32,4 +32,10 @@ if grep -qiE '(: warning |warning (IL|NETSDK|CS)[0-9]+)' "$log"; then
 fi
 # Symbols files are not part of the product.
 rm -f "$OUT"/*.dbg
-echo "publish: six executables in $OUT, zero warnings"
+# The sandbox's Python runtime (the bb SDK and its bootstrap), bound read-only into every job.
+rm -rf "$OUT/sandbox-runtime"
+mkdir -p "$OUT/sandbox-runtime"
+cp -r lib/BoxBot.Sandbox/python/. "$OUT/sandbox-runtime/"
+find "$OUT/sandbox-runtime" -name __pycache__ -prune -exec rm -rf {} +
+chmod -R u=rwX,go=rX "$OUT/sandbox-runtime"
+echo "publish: six executables and the sandbox runtime in $OUT, zero warnings"

@@ -45,6 +45,24 @@ public sealed class AgentService : IDaemonService
             _log.LogInformation("secret {Name} {Outcome} by uid {Uid}", p.Name, deleted ? "deleted" : "not found for deletion", rpc.Peer.Uid);
             return ValueTask.FromResult(new Done(deleted));
         });
+        // A job's bb.secrets calls, relayed by the sandbox daemon: store and delete, list and test names; never read.
+        var sandbox = CallerPolicy.Of(Principal.Root, Principal.User(Daemons.Sandbox.ServiceUser));
+        server.Map(SdkSecretMethods.Store, sandbox, json.SecretValue, json.Done, (p, _, _) =>
+        {
+            _secrets.Set(p.Name, p.Value);
+            _log.LogInformation("secret {Name} stored by a sandbox job", p.Name);
+            return ValueTask.FromResult(new Done(true));
+        });
+        server.Map(SdkSecretMethods.List, sandbox, ContractsJsonContext.Default.EmptyParams, json.SecretList,
+            (_, _, _) => ValueTask.FromResult(new SecretList(_secrets.Names())));
+        server.Map(SdkSecretMethods.Has, sandbox, json.SecretName, json.SecretPresence,
+            (p, _, _) => ValueTask.FromResult(new SecretPresence(_secrets.Names().Contains(p.Name))));
+        server.Map(SdkSecretMethods.Delete, sandbox, json.SecretName, json.Done, (p, _, _) =>
+        {
+            var deleted = _secrets.Delete(p.Name);
+            _log.LogInformation("secret {Name} {Outcome} by a sandbox job", p.Name, deleted ? "deleted" : "not found for deletion");
+            return ValueTask.FromResult(new Done(deleted));
+        });
         server.Map(SandboxMethods.Run, context.Operators, json.SandboxRunRequest, json.SandboxRunResult, RunAsync,
             _maxJobTime + SandboxCallMargin);
         return Task.CompletedTask;

@@ -20,6 +20,18 @@ public static class SecretMethods
     public const string Delete = "secrets.delete";
 }
 
+/// <summary>
+/// Agent methods the sandbox daemon calls on behalf of a running job's <c>bb.secrets</c> calls
+/// (callable by root and the sandbox's uid only; the job itself never reaches the agent's socket).
+/// </summary>
+public static class SdkSecretMethods
+{
+    public const string Store = "sdk.secrets.store";
+    public const string List = "sdk.secrets.list";
+    public const string Has = "sdk.secrets.has";
+    public const string Delete = "sdk.secrets.delete";
+}
+
 /// <summary>CLI → agent: run a script, naming the secrets it may use.</summary>
 public sealed record SandboxRunRequest
 {
@@ -57,13 +69,21 @@ public sealed record SandboxRunResult
     [JsonPropertyName("stdout_truncated")] public bool StdoutTruncated { get; init; }
     [JsonPropertyName("stderr_truncated")] public bool StderrTruncated { get; init; }
     [JsonPropertyName("duration_ms")] public long DurationMs { get; init; }
-    /// <summary>SDK calls the job made (the SDK arrives later; 0 until then).</summary>
+    /// <summary>SDK calls the job made.</summary>
     [JsonPropertyName("sdk_calls")] public int SdkCalls { get; init; }
-    /// <summary>Files the job returned with the SDK (none until the SDK arrives).</summary>
-    [JsonPropertyName("attachments")] public IReadOnlyList<string> Attachments { get; init; } = [];
+    /// <summary>Files the job returned with <c>bb.output.attach</c>, with their bytes as captured at attach time.</summary>
+    [JsonPropertyName("attachments")] public IReadOnlyList<SandboxAttachment> Attachments { get; init; } = [];
     /// <summary>Why the job could not run at all (setup failure), for the caller.</summary>
     [JsonPropertyName("error")] public string? Error { get; init; }
 }
+
+/// <summary>A file a job returned; <c>content</c> is base64 on the wire.</summary>
+public sealed record SandboxAttachment(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("size")] long Size,
+    [property: JsonPropertyName("content")] byte[] Content);
+
+public sealed record SecretPresence([property: JsonPropertyName("has")] bool Has);
 
 public sealed record SecretName([property: JsonPropertyName("name")] string Name);
 
@@ -83,4 +103,5 @@ public sealed record Done([property: JsonPropertyName("done")] bool Value);
 [JsonSerializable(typeof(SecretValue))]
 [JsonSerializable(typeof(SecretList))]
 [JsonSerializable(typeof(Done))]
+[JsonSerializable(typeof(SecretPresence))]
 public sealed partial class SandboxJsonContext : JsonSerializerContext;
