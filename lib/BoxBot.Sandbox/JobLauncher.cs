@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using BoxBot.Linux;
 using BoxBot.Sandbox.Internal;
@@ -48,6 +49,10 @@ public static unsafe class JobLauncher
             var envp = NativeStrings.Array(spec.Environment.Select(kv => kv.Key + "=" + kv.Value));
             var emptyPath = NativeStrings.String("");
 
+            step = "sdk channel";
+            // Still root and still in the host's tree: the socket's folder is the job's 0700 root-owned folder.
+            var sdk = spec.SdkSocket is null ? -1 : ConnectSdk(spec.SdkSocket, spec.SdkFd);
+
             step = "mounts";
             JobRoot.Build(spec);
 
@@ -67,6 +72,22 @@ public static unsafe class JobLauncher
             // A credential change clears PR_SET_PDEATHSIG, which is what makes unshare --kill-child work: set it again.
             LinuxProcess.SetParentDeathSignal(LinuxProcess.SIGKILL);
 
+            if (sdk >= 0)
+            {
+                step = "sdk descriptor";
+                // Late: the runtime may own this descriptor number until now (it only needs it
+                // until the exec). dup3 without O_CLOEXEC, so it survives the exec; the sweep below skips it.
+                if (sdk != spec.SdkFd)
+                {
+                    LaunchFailure.Check(dup3(sdk, spec.SdkFd, 0), "dup3 to " + spec.SdkFd);
+                    _ = close(sdk);
+                }
+                else
+                {
+                    LaunchFailure.Check(fcntl(sdk, F_SETFD, 0), "clear close-on-exec on " + spec.SdkFd);
+                }
+            }
+
             step = "rlimits";
             SetLimit(RLIMIT_CORE, 0, 0);
             SetLimit(RLIMIT_NOFILE, spec.MaxOpenFiles, spec.MaxOpenFiles);
@@ -77,7 +98,9 @@ public static unsafe class JobLauncher
 
             step = "close descriptors";
             // Close-on-exec rather than close: runtime threads still use some of them until the exec.
-            LaunchFailure.Check(close_range(3, uint.MaxValue, CLOSE_RANGE_CLOEXEC), "close_range");
+            // With an SDK channel, its descriptor (3, right after stdio) stays open.
+            var firstToClose = sdk >= 0 ? (uint)spec.SdkFd + 1 : 3u;
+            LaunchFailure.Check(close_range(firstToClose, uint.MaxValue, CLOSE_RANGE_CLOEXEC), "close_range");
 
             step = "seccomp";
             SeccompPolicy.Install(filter);
@@ -114,6 +137,29 @@ public static unsafe class JobLauncher
         }
         return JsonSerializer.Deserialize(buffer.ToArray(), JobSpecJsonContext.Default.JobSpec)
             ?? throw new LaunchFailure("spec is null");
+    }
+
+    /// <summary>Connects to the runner's SDK socket; returns the (close-on-exec) descriptor.</summary>
+    private static int ConnectSdk(string path, int sdkFd)
+    {
+        if (sdkFd != 3)
+        {
+            throw new LaunchFailure($"sdk_fd {sdkFd} must be 3 (right after stdio, so the close-on-exec sweep can start above it)");
+        }
+        var bytes = Encoding.UTF8.GetBytes(path);
+        var address = new SockaddrUn { Family = AF_UNIX };
+        if (!Path.IsPathRooted(path) || bytes.Length >= 108 || bytes.Contains((byte)0))
+        {
+            throw new LaunchFailure($"sdk_socket '{path}' must be an absolute path shorter than 108 bytes");
+        }
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            address.Path[i] = bytes[i];
+        }
+        var fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        LaunchFailure.Check(fd, "socket");
+        LaunchFailure.Check(connect(fd, &address, (uint)(sizeof(ushort) + bytes.Length + 1)), "connect " + path);
+        return fd;
     }
 
     private static void DropPrivileges(uint uid, uint gid)

@@ -1,3 +1,5 @@
+using BoxBot.Sandbox.Sdk;
+
 namespace BoxBot.Sandbox;
 
 /// <summary>One script to run. Everything here is untrusted input and is validated by the runner.</summary>
@@ -16,4 +18,10 @@ public sealed record JobRequest
     public long? MemoryBytes { get; init; }
 
     public JobNetwork Network { get; init; } = JobNetwork.None;
+
+    /// <summary>
+    /// Serves the job's SDK calls (the <c>bb</c> package) over a dedicated socket at descriptor 3 (BOXBOT_SDK_FD).
+    /// Null: the job gets no channel, and every <c>bb</c> call raises its "not inside a job" SdkError.
+    /// </summary>
+    public ISdkHost? Sdk { get; init; }
 }

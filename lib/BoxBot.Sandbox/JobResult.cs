@@ -1,3 +1,5 @@
+using BoxBot.Sandbox.Sdk;
+
 namespace BoxBot.Sandbox;
 
 /// <summary>How a job ended, with its captured output.</summary>
@@ -27,4 +29,10 @@ public sealed record JobResult
 
     /// <summary>Why the job could not run at all (set-up failure), for the caller.</summary>
     public string? Error { get; init; }
+
+    /// <summary>SDK requests the job sent, valid or not (0 without <see cref="JobRequest.Sdk"/>).</summary>
+    public int SdkCalls { get; init; }
+
+    /// <summary>Files the job returned with <c>bb.output.attach</c>, with their bytes as they were at attach time.</summary>
+    public IReadOnlyList<SdkAttachment> Attachments { get; init; } = [];
 }

@@ -10,6 +10,11 @@ public sealed partial class SandboxRunner
     private const int ExecFd = 100;
     private const int MaxScriptBytes = 256 * 1024;
     private const string WorkspaceInJob = "/workspace";
+    private const string RuntimeInJob = "/opt/boxbot/runtime";
+    private const int SdkFd = 3;
+
+    /// <summary>How long the SDK session may still run after the job's process exited (it normally ends at once, on EOF).</summary>
+    private static readonly TimeSpan SdkGrace = TimeSpan.FromSeconds(2);
 
     // The interpreter's own files: merged-/usr systems have /lib* as links into /usr, which are recreated as links.
     private static readonly string[] SystemPaths = ["/usr", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache"];
@@ -48,7 +53,26 @@ public sealed partial class SandboxRunner
         return max with { Wall = request.Timeout ?? max.Wall, MemoryBytes = request.MemoryBytes ?? max.MemoryBytes };
     }
 
-    private JobSpec BuildSpec(string jobId, JobDirectory dir, JobRequest request, SandboxLimits limits, uint uid, uint gid)
+    private void ValidateSdk()
+    {
+        if (_options.SdkRuntimePath is { } runtime)
+        {
+            if (!Path.IsPathRooted(runtime) || !Directory.Exists(runtime)
+                || !File.Exists(Path.Combine(runtime, "bootstrap.py")) || !File.Exists(Path.Combine(runtime, "bb", "__init__.py")))
+            {
+                throw new SandboxException($"SDK runtime {runtime} must be an absolute path to a folder holding bootstrap.py and bb/__init__.py "
+                    + "(lib/BoxBot.Sandbox/python, published as sandbox-runtime/)");
+            }
+        }
+        // <JobsDir>/<16 hex>/sdk.sock must fit in sun_path.
+        var socketPath = Path.Combine(_options.JobsDir, new string('0', 16), SdkChannel.SocketName);
+        if (Encoding.UTF8.GetByteCount(socketPath) > SdkChannel.MaxSocketPathBytes)
+        {
+            throw new SandboxException($"JobsDir {_options.JobsDir} is too long: a job's SDK socket path must fit in {SdkChannel.MaxSocketPathBytes} bytes");
+        }
+    }
+
+    private JobSpec BuildSpec(string jobId, JobDirectory dir, JobRequest request, SandboxLimits limits, uint uid, uint gid, string? sdkSocket)
     {
         var env = new Dictionary<string, string>
         {
@@ -62,6 +86,15 @@ public sealed partial class SandboxRunner
         foreach (var (name, value) in request.Secrets)
         {
             env["BOXBOT_SECRET_" + name] = value;
+        }
+        var runtime = _options.SdkRuntimePath is { } r ? Path.GetFullPath(r) : null;
+        if (runtime is not null)
+        {
+            env["BOXBOT_WORKSPACE"] = WorkspaceInJob;
+        }
+        if (sdkSocket is not null)
+        {
+            env["BOXBOT_SDK_FD"] = SdkFd.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         var binds = SystemPaths.Where(p => BoxBot.Linux.LinuxFile.LStat(p) is not null).ToList();
         var pythonDir = Path.GetDirectoryName(_options.Python)!;
@@ -78,7 +111,10 @@ public sealed partial class SandboxRunner
             WorkspaceInJob = WorkspaceInJob,
             Interpreter = _options.Python,
             // -u: -I ignores PYTHONUNBUFFERED, and output written before a kill must not be lost in a buffer.
-            Argv = ["python3", "-I", "-B", "-u", WorkspaceInJob + "/main.py"],
+            // With the SDK runtime, its bootstrap puts only the runtime folder on sys.path and runs the script as __main__.
+            Argv = runtime is null
+                ? ["python3", "-I", "-B", "-u", WorkspaceInJob + "/main.py"]
+                : ["python3", "-I", "-B", "-u", RuntimeInJob + "/bootstrap.py", WorkspaceInJob + "/main.py"],
             Environment = env,
             ReadOnlyBinds = binds,
             Uid = uid,
@@ -89,6 +125,10 @@ public sealed partial class SandboxRunner
             MaxOpenFiles = limits.MaxOpenFiles,
             MaxFileBytes = limits.WorkspaceBytes,
             ExecFd = ExecFd,
+            SdkSocket = sdkSocket,
+            SdkFd = SdkFd,
+            RuntimeHost = runtime,
+            RuntimeInJob = RuntimeInJob,
         };
     }
 }

@@ -85,6 +85,7 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         {
             _logger.LogWarning(SandboxLogEvents.StaleJobsRemoved, "removed {Count} job folders left behind in {JobsDir}", stale, _options.JobsDir);
         }
+        ValidateSdk();
         _ = SeccompPolicy.Build(ExecFd); // an unsupported architecture fails here, not per job
         _staleRemoved = true;
         _jobUser = user;
@@ -155,14 +156,28 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         var (uid, gid) = _jobUser!.Value;
         using var dir = await Task.Run(() => JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, request.Script), CancellationToken.None);
+        SdkChannel? sdk = null;
         try
         {
-            var spec = BuildSpec(jobId, dir, request, limits, uid, gid);
+            if (request.Sdk is not null)
+            {
+                sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, request.Sdk, _logger, jobId, cancellationToken);
+            }
+            var spec = BuildSpec(jobId, dir, request, limits, uid, gid, sdk?.SocketPath);
             var outcome = await JobProcess.RunAsync(_options.LauncherPath, spec, request.Network == JobNetwork.None, dir.Path,
                 limits.Wall, limits.OutputBytes, cancellationToken);
+            if (sdk is not null)
+            {
+                // Before the workspace goes away; every attachment's bytes were copied during its call.
+                await sdk.FinishAsync(SdkGrace);
+            }
             var syscall = JobVerdict.SignalOf(outcome.ExitCode) == 31 && outcome.KilledBy == KillReason.None
                 ? await KernelLog.FindSeccompSyscallAsync(outcome.HostPid) : null;
             var result = JobVerdict.Decide(jobId, outcome, dir.WorkspaceFreeBytes(), syscall, clock.ElapsedMilliseconds);
+            if (sdk is not null)
+            {
+                result = result with { SdkCalls = sdk.Calls, Attachments = sdk.Attachments };
+            }
             if (result.Error is not null)
             {
                 _logger.LogError(SandboxLogEvents.JobSetupFailed, "job {JobId} could not start: {Error}", jobId, result.Error);
@@ -174,6 +189,7 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         }
         finally
         {
+            sdk?.Dispose();
             try
             {
                 dir.Dispose();

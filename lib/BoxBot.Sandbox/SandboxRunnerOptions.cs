@@ -25,4 +25,11 @@ public sealed record SandboxRunnerOptions
 
     /// <summary>More host paths bound read-only at the same place in every job (the venv, the SDK).</summary>
     public IReadOnlyList<string> ExtraReadOnlyPaths { get; init; } = [];
+
+    /// <summary>
+    /// Host folder holding the SDK runtime (<c>bootstrap.py</c> and the <c>bb/</c> package; the repository's
+    /// lib/BoxBot.Sandbox/python). When set it is bound read-only at /opt/boxbot/runtime in every job and
+    /// scripts start through its bootstrap, so <c>import bb</c> works. Null: scripts run bare, without <c>bb</c>.
+    /// </summary>
+    public string? SdkRuntimePath { get; init; }
 }

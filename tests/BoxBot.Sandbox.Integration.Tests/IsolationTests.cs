@@ -23,7 +23,7 @@ public sealed class IsolationTests
             Assert.That(r.Stdout, Does.Contain(p + " False\n"), p + " is visible: " + r.Stdout);
         }
         Assert.That(r.Stdout, Does.Contain("etc ['ld.so.cache']"));
-        Assert.That(r.Stdout, Does.Contain("root ['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'usr', 'workspace']"));
+        Assert.That(r.Stdout, Does.Contain("root ['bin', 'dev', 'etc', 'lib', 'lib64', 'opt', 'proc', 'usr', 'workspace']"));
     }
 
     [Test]

@@ -28,7 +28,7 @@ public sealed class NormalJobTests
         Assert.That(r.Stdout, Does.Contain("threads 8 sqrt2 1.414214"));
         Assert.That(r.Stdout, Does.Contain("secret eulav-terc3s"));
         Assert.That(r.Stdout, Does.Contain("cwd /workspace uid0 False"));
-        Assert.That(r.Stdout, Does.Contain("env ['BOXBOT_SECRET_API_TOKEN', 'HOME', 'LANG', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'TMPDIR']"));
+        Assert.That(r.Stdout, Does.Contain("env ['BOXBOT_SECRET_API_TOKEN', 'BOXBOT_WORKSPACE', 'HOME', 'LANG', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED', 'TMPDIR']"));
         Assert.That(r.ExitCode, Is.EqualTo(0));
     }
 

@@ -40,7 +40,11 @@ public sealed class SandboxFixture
         LauncherPath = LauncherPath,
         Python = "/usr/bin/python3",
         JobUser = JobUser,
+        SdkRuntimePath = SdkRuntimePath,
     };
+
+    /// <summary>The SDK runtime (bootstrap.py and bb/) as it is in the repository; publishing copies it unchanged.</summary>
+    public static string SdkRuntimePath => Path.Combine(RepoRoot(), "lib", "BoxBot.Sandbox", "python");
 
     private static string RepoRoot()
     {

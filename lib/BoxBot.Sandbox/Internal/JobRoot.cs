@@ -26,6 +26,17 @@ internal static class JobRoot
         {
             AddReadOnly(root, RequireAbsolute(path, "ro_binds"));
         }
+        if (spec.RuntimeHost is not null)
+        {
+            // The SDK runtime (bootstrap.py, bb/): pure Python, so noexec as well.
+            var target = root + RequireAbsolute(spec.RuntimeInJob, "runtime_in_job");
+            if (Exists(target))
+            {
+                throw new LaunchFailure("runtime_in_job " + spec.RuntimeInJob + " is already taken in the job's root");
+            }
+            Directory.CreateDirectory(target);
+            BindReadOnly(RequireAbsolute(spec.RuntimeHost, "runtime_host"), target, MS_NOEXEC);
+        }
         if (!Exists(root + "/bin"))
         {
             File.CreateSymbolicLink(root + "/bin", "usr/bin");
@@ -80,8 +91,13 @@ internal static class JobRoot
         {
             File.WriteAllBytes(target, []);
         }
-        Check(mount(path, target, null, MS_BIND | MS_REC, null), "bind " + path);
-        Check(mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, null), "remount read-only " + path);
+        BindReadOnly(path, target, 0);
+    }
+
+    private static void BindReadOnly(string source, string target, ulong extraFlags)
+    {
+        Check(mount(source, target, null, MS_BIND | MS_REC, null), "bind " + source);
+        Check(mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extraFlags, null), "remount read-only " + source);
     }
 
     private static bool Exists(string path) => LinuxFile.LStat(path) is not null;

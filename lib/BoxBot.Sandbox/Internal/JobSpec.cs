@@ -52,6 +52,20 @@ internal sealed record JobSpec
 
     /// <summary>The descriptor number the pre-opened interpreter is moved to: above RLIMIT_NOFILE, so the job can never create it.</summary>
     [JsonPropertyName("exec_fd")] public int ExecFd { get; init; } = 100;
+
+    /// <summary>
+    /// Host path of the Unix socket the runner listens on for this job's SDK channel, or null for no channel.
+    /// The launcher connects to it as root before pivot_root and moves the connection to <see cref="SdkFd"/>.
+    /// </summary>
+    [JsonPropertyName("sdk_socket")] public string? SdkSocket { get; init; }
+
+    /// <summary>The descriptor the SDK connection is moved to (BOXBOT_SDK_FD); kept open across the exec.</summary>
+    [JsonPropertyName("sdk_fd")] public int SdkFd { get; init; } = 3;
+
+    /// <summary>Host folder bound read-only (and noexec) at <see cref="RuntimeInJob"/>, or null: the SDK runtime.</summary>
+    [JsonPropertyName("runtime_host")] public string? RuntimeHost { get; init; }
+
+    [JsonPropertyName("runtime_in_job")] public string RuntimeInJob { get; init; } = "/opt/boxbot/runtime";
 }
 
 [JsonSerializable(typeof(JobSpec))]

@@ -10,4 +10,5 @@ internal static class SandboxLogEvents
     public static readonly EventId JobCleanupFailed = new(302, "job-cleanup-failed");
     public static readonly EventId JobRefused = new(303, "job-refused");
     public static readonly EventId StaleJobsRemoved = new(304, "stale-jobs-removed");
+    public static readonly EventId SdkPeerRefused = new(305, "sdk-peer-refused");
 }

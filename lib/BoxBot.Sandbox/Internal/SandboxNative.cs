@@ -29,6 +29,11 @@ internal static unsafe partial class SandboxNative
     public const int RLIMIT_NOFILE = 7;
     public const int RLIMIT_AS = 9;
 
+    public const int AF_UNIX = 1;
+    public const int SOCK_STREAM = 1;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int F_SETFD = 2;
+
     public const int EAGAIN = 11;
     public const int EPIPE = 32;
 
@@ -37,6 +42,13 @@ internal static unsafe partial class SandboxNative
     {
         public ulong Current;
         public ulong Maximum;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockaddrUn
+    {
+        public ushort Family;
+        public fixed byte Path[108];
     }
 
     // pivot_root and execveat have no glibc wrapper (execveat has one only from 2.34 and not everywhere): raw numbers.
@@ -63,6 +75,15 @@ internal static unsafe partial class SandboxNative
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int dup3(int oldfd, int newfd, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int connect(int fd, SockaddrUn* address, uint length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int chdir(string path);
