@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using BoxBot.Sandbox.Internal;
 using BoxBot.Sandbox.Sdk;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BoxBot.Sandbox.Integration.Tests;
 
@@ -258,6 +260,48 @@ public sealed class SdkJobTests
     }
 
     [Test]
+    public async Task The_sdk_socket_takes_one_connection_and_refuses_a_peer_that_is_not_root()
+    {
+        var dir = Directory.CreateTempSubdirectory("boxbot-sdk-peer-").FullName;
+        try
+        {
+            // Opened up on purpose (a job folder is 0700 root): here the uid check is the only thing in the way.
+            File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
+            var host = new FakeHost();
+            using var channel = SdkChannel.Open(dir, dir, "/workspace", host, NullLogger.Instance, "peer-test", CancellationToken.None);
+            File.SetUnixFileMode(channel.SocketPath, (UnixFileMode)0b111_111_111);
+            var client = $$$"""
+                import socket
+                s = socket.socket(socket.AF_UNIX)
+                s.connect("{{{channel.SocketPath}}}")
+                s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"secrets.store","params":{"name":"EVIL","value":"x"}}\n')
+                try:
+                    print("reply", s.recv(100))
+                except ConnectionResetError:
+                    print("reply reset")
+                """;
+            var info = new ProcessStartInfo("/usr/bin/setpriv") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in (string[])["--reuid=" + SandboxFixture.JobUser, "--regid=" + SandboxFixture.JobUser, "--clear-groups",
+                "/usr/bin/python3", "-I", "-c", client])
+            {
+                info.ArgumentList.Add(a);
+            }
+            using var process = Process.Start(info)!;
+            var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            Assert.That(output, Is.EqualTo("reply b''\n").Or.EqualTo("reply reset\n"));
+            await channel.FinishAsync(TimeSpan.FromSeconds(5));
+            Assert.That(host.Calls, Is.Empty);
+            Assert.That(channel.Calls, Is.EqualTo(0));
+            Assert.That(File.Exists(channel.SocketPath), Is.False, "the listener is gone after its one connection");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void A_runtime_folder_without_the_bootstrap_or_bb_is_refused_by_validate()
     {
         var empty = Directory.CreateTempSubdirectory("boxbot-empty-runtime-").FullName;
@@ -265,7 +309,7 @@ public sealed class SdkJobTests
         {
             foreach (var runtime in (string[])[empty, "/nonexistent-runtime", "relative/runtime"])
             {
-                var runner = new SandboxRunner(SandboxFixture.Options("badruntime") with { SdkRuntimePath = runtime }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+                var runner = new SandboxRunner(SandboxFixture.Options("badruntime") with { SdkRuntimePath = runtime }, NullLogger.Instance);
                 var e = Assert.Throws<SandboxException>(runner.Validate)!;
                 Assert.That(e.Message, Does.Contain("bootstrap.py and bb/__init__.py"));
             }
