@@ -18,6 +18,7 @@ public sealed class SandboxService : IDaemonService
     private SandboxRunner? _runner;
     private string? _unavailable;
     private SandboxLimits _limits = SandboxLimits.Default;
+    private AgentSdkHost? _sdkHost;
 
     public Task StartAsync(DaemonContext context, CancellationToken cancellationToken)
     {
@@ -33,7 +34,9 @@ public sealed class SandboxService : IDaemonService
             MaxConcurrentJobs = s.MaxConcurrentJobs,
             QueueLength = s.QueueLength,
             Limits = _limits,
+            SdkRuntimePath = FindRuntime(context),
         };
+        _sdkHost = new AgentSdkHost(context.Paths.SocketPath(Daemons.Agent), context.Config.Ipc.RequestTimeout);
         _runner = new SandboxRunner(options, context.Loggers.CreateLogger<SandboxRunner>());
         try
         {
@@ -76,6 +79,8 @@ public sealed class SandboxService : IDaemonService
                 StderrTruncated = r.StderrTruncated,
                 DurationMs = r.DurationMs,
                 Error = r.Error,
+                SdkCalls = r.SdkCalls,
+                Attachments = [.. r.Attachments.Select(a => new SandboxAttachment(a.Name, a.Content.LongLength, a.Content))],
             };
         }
         catch (SandboxBusyException e)
@@ -120,7 +125,19 @@ public sealed class SandboxService : IDaemonService
                 ? mib * MiB
                 : throw new RpcException(RpcErrorCodes.InvalidParams, $"memory_mib must be between 32 and {_limits.MemoryBytes / MiB} ([sandbox] memory_mib)");
         }
-        return new JobRequest { Script = job.Script, Secrets = job.Secrets, Timeout = timeout, MemoryBytes = memory, Network = network };
+        return new JobRequest { Script = job.Script, Secrets = job.Secrets, Timeout = timeout, MemoryBytes = memory, Network = network, Sdk = _sdkHost };
+    }
+
+    /// <summary>
+    /// The bb SDK runtime bound into every job: the installed copy in the sandbox's state folder,
+    /// else the one published next to this executable. Without either, the runner refuses jobs
+    /// (fail closed) rather than run them without the SDK they may import.
+    /// </summary>
+    private static string FindRuntime(DaemonContext context)
+    {
+        var installed = Path.Combine(context.StateDir, "runtime");
+        var published = Path.Combine(AppContext.BaseDirectory, "sandbox-runtime");
+        return File.Exists(Path.Combine(installed, "bootstrap.py")) ? installed : published;
     }
 
     public Task StopAcceptingAsync(CancellationToken cancellationToken) => Task.CompletedTask;

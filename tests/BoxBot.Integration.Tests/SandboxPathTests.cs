@@ -55,7 +55,7 @@ public class SandboxPathTests
             v = os.environ["BOXBOT_SECRET_DEMO_KEY"]
             print("sha", hashlib.sha256(v.encode()).hexdigest())
             print("uid", os.getuid())
-            print("others", sorted(k for k in os.environ if k.startswith("BOXBOT_") and k != "BOXBOT_SECRET_DEMO_KEY"))
+            print("others", sorted(k for k in os.environ if k.startswith("BOXBOT_SECRET_") and k != "BOXBOT_SECRET_DEMO_KEY"))
             t = threading.Thread(target=print, args=("thread",)); t.start(); t.join()
             """);
 
@@ -85,6 +85,58 @@ public class SandboxPathTests
         {
             Assert.That(r.TryGetProperty(key, out _), Is.True, key);
         }
+    }
+
+    [Test]
+    public void A_script_stores_a_secret_through_the_sdk_that_it_can_use_but_never_read_back()
+    {
+        var script = Write("sdk.py", """
+            import bb
+            bb.secrets.store("FROM_JOB", "value-from-job")
+            print("has", bb.secrets.has("FROM_JOB"), "listed", "FROM_JOB" in bb.secrets.list())
+            print("readable", any(hasattr(bb.secrets, n) for n in ("get", "read", "value")))
+            """);
+
+        var (code, stdout, stderr) = Boxbot(["sandbox", "run", script, "--json"]);
+
+        Assert.That(code, Is.EqualTo(0), stderr + stdout);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.That(doc.RootElement.GetProperty("stdout").GetString(), Does.Contain("has True listed True").And.Contain("readable False"));
+        Assert.That(doc.RootElement.GetProperty("sdk_calls").GetInt32(), Is.EqualTo(3));
+        Assert.That(Boxbot(["secrets", "list"]).Stdout, Does.Contain("FROM_JOB"));
+        var use = Write("use.py", "import os\nprint(len(os.environ['BOXBOT_SECRET_FROM_JOB']))\n");
+        Assert.That(Boxbot(["sandbox", "run", use, "--secret", "FROM_JOB"]).Stdout, Does.Contain("14"));
+        Assert.That(_dev!.Log, Does.Not.Contain("value-from-job"));
+    }
+
+    [Test]
+    public void An_attached_file_comes_back_as_captured_and_can_be_saved_without_overwriting()
+    {
+        var script = Write("attach.py", """
+            import bb
+            open("/workspace/report.txt", "w").write("first version")
+            print(bb.output.attach("report.txt"))
+            open("/workspace/report.txt", "w").write("changed afterwards")
+            try:
+                bb.output.attach("../../etc/passwd")
+            except bb.SdkError as e:
+                print("refused", e)
+            """);
+        var saveTo = Directory.CreateDirectory(Path.Combine(_home, "saved")).FullName;
+
+        var json = Boxbot(["sandbox", "run", script, "--json"]);
+        var text = Boxbot(["sandbox", "run", script, "--save-attachments", saveTo]);
+
+        Assert.That(json.ExitCode, Is.EqualTo(0), json.Stderr + json.Stdout);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        var attachments = doc.RootElement.GetProperty("attachments").EnumerateArray().ToList();
+        Assert.That(attachments, Has.Count.EqualTo(1));
+        Assert.That(attachments[0].GetProperty("name").GetString(), Is.EqualTo("report.txt"));
+        Assert.That(Encoding.UTF8.GetString(attachments[0].GetProperty("content").GetBytesFromBase64()), Is.EqualTo("first version"));
+        Assert.That(doc.RootElement.GetProperty("stdout").GetString(), Does.Contain("refused"));
+        Assert.That(text.ExitCode, Is.EqualTo(0), text.Stderr);
+        Assert.That(File.ReadAllText(Path.Combine(saveTo, "report.txt")), Is.EqualTo("first version"));
+        Assert.That(Boxbot(["sandbox", "run", script, "--save-attachments", saveTo]).ExitCode, Is.EqualTo(1), "an existing file is never overwritten");
     }
 
     [Test]
