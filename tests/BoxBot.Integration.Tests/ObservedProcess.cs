@@ -10,7 +10,14 @@ internal class ObservedProcess : IDisposable
 
     public ObservedProcess(string executable, IEnumerable<string> args, IDictionary<string, string> env)
     {
-        var info = new ProcessStartInfo(executable) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        // A test run started as a background job inherits SIGINT as ignored, and .NET keeps an
+        // inherited ignore (background-job convention), which would make the Ctrl-C tests test the
+        // shell instead of boxbot. env resets SIGINT to its default and execs: same pid, same process.
+        var info = new ProcessStartInfo("/usr/bin/env") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        info.ArgumentList.Add("--default-signal=INT");
+        info.ArgumentList.Add("--");
+        info.ArgumentList.Add(executable);
+        Executable = executable;
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
@@ -30,6 +37,7 @@ internal class ObservedProcess : IDisposable
     }
 
     public Process Process { get; }
+    public string Executable { get; }
     public IReadOnlyList<string> Lines => [.. _lines];
     public string Log => string.Join('\n', _lines);
 
@@ -41,7 +49,7 @@ internal class ObservedProcess : IDisposable
         {
             if (Process.HasExited || waited.Elapsed > TimeSpan.FromSeconds(30))
             {
-                Assert.Fail($"{Process.StartInfo.FileName} never printed '{text}':\n{Log}");
+                Assert.Fail($"{Executable} never printed '{text}':\n{Log}");
             }
             await Task.Delay(50);
         }
@@ -52,7 +60,7 @@ internal class ObservedProcess : IDisposable
     {
         if (!Process.WaitForExit(within ?? TimeSpan.FromSeconds(20)))
         {
-            Assert.Fail($"{Process.StartInfo.FileName} did not exit:\n{Log}");
+            Assert.Fail($"{Executable} did not exit:\n{Log}");
         }
         Process.WaitForExit(); // drains the redirected output
         return Process.ExitCode;
