@@ -1,7 +1,7 @@
 namespace BoxBot.Linux;
 
-/// <summary>What statx(2) says about a path or an open file: type, permission bits, owner and identity.</summary>
-public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong Inode, uint DevMajor, uint DevMinor)
+/// <summary>What statx(2) says about a path or an open file: type, permission bits, owner, identity, link count and size.</summary>
+public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong Inode, uint DevMajor, uint DevMinor, uint Links, long Size)
 {
     private const uint TypeMask = 0xF000; // S_IFMT
 

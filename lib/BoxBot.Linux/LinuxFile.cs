@@ -48,6 +48,28 @@ public static class LinuxFile
         return Libc.DecodeStatx(new ReadOnlySpan<byte>(buffer, Libc.StatxSize));
     }
 
+    /// <summary>For <see cref="TryStatAt"/>: describe a symlink itself rather than what it points to.</summary>
+    public const int AtSymlinkNoFollow = Libc.AtSymlinkNoFollow;
+    /// <summary>For <see cref="TryStatAt"/> with an empty path: describe <c>dirfd</c> itself.</summary>
+    public const int AtEmptyPath = Libc.AtEmptyPath;
+
+    /// <summary>
+    /// statx(dirfd, path, flags) for code that walks a tree by descriptor (openat with O_NOFOLLOW).
+    /// False on failure, with the errno left in <see cref="Marshal.GetLastPInvokeError"/> for the
+    /// caller to judge: a missing file is an answer there, not an exception.
+    /// </summary>
+    public static unsafe bool TryStatAt(int dirfd, string path, int flags, out FileStatus status)
+    {
+        var buffer = stackalloc byte[Libc.StatxSize];
+        if (Libc.statx(dirfd, path, flags, Libc.StatxBasicStats, buffer) != 0)
+        {
+            status = default;
+            return false;
+        }
+        status = Libc.DecodeStatx(new ReadOnlySpan<byte>(buffer, Libc.StatxSize));
+        return true;
+    }
+
     /// <summary>chown(path, -1, gid): change only the group.</summary>
     public static void ChangeGroup(string path, uint gid)
     {

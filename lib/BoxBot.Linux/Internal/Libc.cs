@@ -18,15 +18,18 @@ internal static unsafe partial class Libc
     public const int OCloseOnExec = 0x80000; // same value on x86_64 and aarch64
     public const int PR_SET_PDEATHSIG = 1;
 
-    // struct statx has one layout on every architecture (unlike struct stat): stx_uid at 20,
-    // stx_gid at 24, stx_mode (u16) at 28, stx_ino at 32, stx_dev_major/minor at 136/140.
+    // struct statx has one layout on every architecture (unlike struct stat): stx_nlink at 16,
+    // stx_uid at 20, stx_gid at 24, stx_mode (u16) at 28, stx_ino at 32, stx_size at 40,
+    // stx_dev_major/minor at 136/140.
     public static FileStatus DecodeStatx(ReadOnlySpan<byte> b) => new(
         Mode: MemoryMarshal.Read<ushort>(b[28..]),
         Uid: MemoryMarshal.Read<uint>(b[20..]),
         Gid: MemoryMarshal.Read<uint>(b[24..]),
         Inode: MemoryMarshal.Read<ulong>(b[32..]),
         DevMajor: MemoryMarshal.Read<uint>(b[136..]),
-        DevMinor: MemoryMarshal.Read<uint>(b[140..]));
+        DevMinor: MemoryMarshal.Read<uint>(b[140..]),
+        Links: MemoryMarshal.Read<uint>(b[16..]),
+        Size: MemoryMarshal.Read<long>(b[40..]));
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Passwd

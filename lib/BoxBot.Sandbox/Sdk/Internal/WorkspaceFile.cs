@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using BoxBot.Linux;
 
 namespace BoxBot.Sandbox.Sdk.Internal;
 
@@ -23,13 +24,6 @@ internal static unsafe partial class WorkspaceFile
     // The only open flags whose values differ between the architectures boxbot ships on.
     private static readonly int ODirectory = IsArm ? 0x4000 : 0x10000;
     private static readonly int ONoFollow = IsArm ? 0x8000 : 0x20000;
-
-    private const int AtEmptyPath = 0x1000;
-    private const int AtSymlinkNoFollow = 0x100;
-    private const uint StatxBasic = 0x7ff;
-
-    private const ushort SIfMt = 0xF000;
-    private const ushort SIfReg = 0x8000;
 
     private static bool IsArm => RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
 
@@ -75,7 +69,7 @@ internal static unsafe partial class WorkspaceFile
     private static byte[]? ReadLast(int dir, string name, long maxBytes, out string refusal)
     {
         // Look before opening, so a fifo or device is never opened at all.
-        if (!Stat(dir, name, AtSymlinkNoFollow, out var before))
+        if (!LinuxFile.TryStatAt(dir, name, LinuxFile.AtSymlinkNoFollow, out var before))
         {
             refusal = Marshal.GetLastPInvokeError() == ENOENT ? "no such file in the workspace" : "the path cannot be examined";
             return null;
@@ -101,7 +95,7 @@ internal static unsafe partial class WorkspaceFile
         try
         {
             // The job may have swapped the name between the look and the open: judge what we actually opened.
-            if (!Stat(fd, "", AtEmptyPath, out var opened))
+            if (!LinuxFile.TryStatAt(fd, "", LinuxFile.AtEmptyPath, out var opened))
             {
                 refusal = "the file cannot be examined";
                 return null;
@@ -112,7 +106,7 @@ internal static unsafe partial class WorkspaceFile
                 return null;
             }
 
-            if (opened.Inode != before.Inode || opened.DevMajor != before.DevMajor || opened.DevMinor != before.DevMinor)
+            if (!opened.SameFileAs(before))
             {
                 refusal = "the file changed while it was being attached";
                 return null;
@@ -126,14 +120,14 @@ internal static unsafe partial class WorkspaceFile
         }
     }
 
-    private static bool Refuse(in FileFacts facts, long maxBytes, out string refusal)
+    private static bool Refuse(in FileStatus facts, long maxBytes, out string refusal)
     {
         refusal = "";
-        if ((facts.Mode & SIfMt) == 0xA000)
+        if (facts.IsSymbolicLink)
         {
             refusal = "the file is a symbolic link";
         }
-        else if ((facts.Mode & SIfMt) != SIfReg)
+        else if (!facts.IsRegularFile)
         {
             refusal = "not a regular file";
         }
@@ -190,26 +184,6 @@ internal static unsafe partial class WorkspaceFile
         return buffer.AsSpan(0, total).ToArray();
     }
 
-    private static bool Stat(int dir, string path, int flags, out FileFacts facts)
-    {
-        // struct statx is the same on every architecture (256 bytes): no per-arch struct stat layouts.
-        var buffer = stackalloc byte[256];
-        facts = default;
-        if (StatxNative(dir, path, flags, StatxBasic, buffer) != 0)
-        {
-            return false;
-        }
-
-        facts = new FileFacts(
-            Links: *(uint*)(buffer + 16),
-            Mode: *(ushort*)(buffer + 28),
-            Inode: *(ulong*)(buffer + 32),
-            Size: *(long*)(buffer + 40),
-            DevMajor: *(uint*)(buffer + 136),
-            DevMinor: *(uint*)(buffer + 140));
-        return true;
-    }
-
     private static int Open(int dir, string path, int flags)
     {
         while (true)
@@ -224,13 +198,8 @@ internal static unsafe partial class WorkspaceFile
 
     private static void Close(int fd) => _ = CloseNative(fd);
 
-    private readonly record struct FileFacts(uint Links, ushort Mode, ulong Inode, long Size, uint DevMajor, uint DevMinor);
-
     [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int OpenAtNative(int dirfd, string path, int flags, uint mode);
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int StatxNative(int dirfd, string path, int flags, uint mask, byte* buffer);
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static partial nint ReadNative(int fd, byte* buffer, nuint count);
