@@ -93,18 +93,15 @@ public sealed class SandboxService : IDaemonService
         }
     }
 
-    /// <summary>The job is untrusted input even from the agent: every field is checked against the configured maxima.</summary>
+    /// <summary>The job is untrusted input even from the agent: every field is checked (here, or by the runner) against the configured maxima.</summary>
     private JobRequest ToRequest(SandboxJob job)
     {
         if (job.Script.Length == 0 || job.Script.Length > 256 * 1024)
         {
             throw new RpcException(RpcErrorCodes.InvalidParams, "script must be 1 to 262144 characters");
         }
-        if (job.Secrets.Count > SecretRules.MaxSecrets || !job.Secrets.All(kv => SecretRules.IsValidName(kv.Key) && SecretRules.IsValidValue(kv.Value)))
-        {
-            throw new RpcException(RpcErrorCodes.InvalidParams,
-                $"secrets: at most {SecretRules.MaxSecrets}, names {SecretRules.NamePattern}, values 1 to {SecretRules.MaxValueBytes} bytes without NUL");
-        }
+        // Secret names, values and count: the runner checks them (SecretRules) before admitting the job;
+        // its SandboxException becomes InvalidParams below.
         var network = job.Network switch
         {
             null or "none" => JobNetwork.None,
