@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -205,20 +204,6 @@ public class SandboxPathTests
         return path;
     }
 
-    private (int ExitCode, string Stdout, string Stderr) Boxbot(IEnumerable<string> args, string? stdin = null)
-    {
-        var info = new ProcessStartInfo(TestEnv.Exe("boxbot")) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        info.Environment["BOXBOT_HOME"] = _home;
-        using var p = Process.Start(info)!;
-        p.StandardInput.Write(stdin ?? "");
-        p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.That(p.WaitForExit(TimeSpan.FromSeconds(60)), Is.True);
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private (int ExitCode, string Stdout, string Stderr) Boxbot(IEnumerable<string> args, string? stdin = null) =>
+        TestEnv.Run(TestEnv.Exe("boxbot"), args, new Dictionary<string, string?> { ["BOXBOT_HOME"] = _home }, stdin: stdin);
 }
