@@ -31,41 +31,35 @@ public sealed class AgentService : IDaemonService
         _maxJobTime = context.Config.Sandbox.Timeout;
         var json = SandboxJsonContext.Default;
         var server = context.Server;
-        server.Map(SecretMethods.List, context.Operators, ContractsJsonContext.Default.EmptyParams, json.SecretList,
-            (_, _, _) => ValueTask.FromResult(new SecretList(_secrets.Names())));
-        server.Map(SecretMethods.Set, context.Operators, json.SecretValue, json.Done, (p, rpc, _) =>
-        {
-            _secrets.Set(p.Name, p.Value);
-            _log.LogInformation("secret {Name} set by uid {Uid}", p.Name, rpc.Peer.Uid);
-            return ValueTask.FromResult(new Done(true));
-        });
-        server.Map(SecretMethods.Delete, context.Operators, json.SecretName, json.Done, (p, rpc, _) =>
-        {
-            var deleted = _secrets.Delete(p.Name);
-            _log.LogInformation("secret {Name} {Outcome} by uid {Uid}", p.Name, deleted ? "deleted" : "not found for deletion", rpc.Peer.Uid);
-            return ValueTask.FromResult(new Done(deleted));
-        });
+        MapSecrets(server, context.Operators, SecretMethods.List, SecretMethods.Set, SecretMethods.Delete, rpc => $"uid {rpc.Peer.Uid}");
         // A job's bb.secrets calls, relayed by the sandbox daemon: store and delete, list and test names; never read.
         var sandbox = CallerPolicy.Of(Principal.Root, Principal.User(Daemons.Sandbox.ServiceUser));
-        server.Map(SdkSecretMethods.Store, sandbox, json.SecretValue, json.Done, (p, _, _) =>
-        {
-            _secrets.Set(p.Name, p.Value);
-            _log.LogInformation("secret {Name} stored by a sandbox job", p.Name);
-            return ValueTask.FromResult(new Done(true));
-        });
-        server.Map(SdkSecretMethods.List, sandbox, ContractsJsonContext.Default.EmptyParams, json.SecretList,
-            (_, _, _) => ValueTask.FromResult(new SecretList(_secrets.Names())));
+        MapSecrets(server, sandbox, SdkSecretMethods.List, SdkSecretMethods.Store, SdkSecretMethods.Delete, _ => "a sandbox job");
         server.Map(SdkSecretMethods.Has, sandbox, json.SecretName, json.SecretPresence,
             (p, _, _) => ValueTask.FromResult(new SecretPresence(_secrets.Names().Contains(p.Name))));
-        server.Map(SdkSecretMethods.Delete, sandbox, json.SecretName, json.Done, (p, _, _) =>
-        {
-            var deleted = _secrets.Delete(p.Name);
-            _log.LogInformation("secret {Name} {Outcome} by a sandbox job", p.Name, deleted ? "deleted" : "not found for deletion");
-            return ValueTask.FromResult(new Done(deleted));
-        });
         server.Map(SandboxMethods.Run, context.Operators, json.SandboxRunRequest, json.SandboxRunResult, RunAsync,
             _maxJobTime + SandboxCallMargin);
         return Task.CompletedTask;
+    }
+
+    /// <summary>List, store and delete on the secret store under one policy; the log names the secret and <paramref name="caller"/>, never the value.</summary>
+    private void MapSecrets(JsonRpcServer server, CallerPolicy policy, string list, string set, string delete, Func<RpcContext, string> caller)
+    {
+        var json = SandboxJsonContext.Default;
+        server.Map(list, policy, ContractsJsonContext.Default.EmptyParams, json.SecretList,
+            (_, _, _) => ValueTask.FromResult(new SecretList(_secrets!.Names())));
+        server.Map(set, policy, json.SecretValue, json.Done, (p, rpc, _) =>
+        {
+            _secrets!.Set(p.Name, p.Value);
+            _log.LogInformation("secret {Name} set by {Caller}", p.Name, caller(rpc));
+            return ValueTask.FromResult(new Done(true));
+        });
+        server.Map(delete, policy, json.SecretName, json.Done, (p, rpc, _) =>
+        {
+            var deleted = _secrets!.Delete(p.Name);
+            _log.LogInformation("secret {Name} {Outcome} by {Caller}", p.Name, deleted ? "deleted" : "not found for deletion", caller(rpc));
+            return ValueTask.FromResult(new Done(deleted));
+        });
     }
 
     private async ValueTask<SandboxRunResult> RunAsync(SandboxRunRequest request, RpcContext rpc, CancellationToken cancellationToken)
