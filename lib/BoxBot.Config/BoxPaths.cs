@@ -48,6 +48,12 @@ public sealed record BoxPaths
         return Path.Combine(StateRoot, daemon.StateName);
     }
 
+    /// <summary>
+    /// The venv of approved Python packages: <c>&lt;sandbox state&gt;/venv</c> (<c>/var/lib/boxbot-sandbox/venv</c>).
+    /// Written only by the agent (after a human approved the install), bound read-only into every sandbox job.
+    /// </summary>
+    public string SandboxVenv => Path.Combine(StateDir(Daemons.Sandbox), "venv");
+
     /// <summary>The development layout under <paramref name="home"/> (made absolute against the current directory).</summary>
     public static BoxPaths UnderHome(string home)
     {

@@ -35,6 +35,7 @@ public sealed class SandboxService : IDaemonService
             QueueLength = s.QueueLength,
             Limits = _limits,
             SdkRuntimePath = FindRuntime(context),
+            VenvPath = context.Paths.SandboxVenv,
         };
         _sdkHost = new AgentSdkHost(context.Paths.SocketPath(Daemons.Agent), context.Config.Ipc.RequestTimeout);
         _runner = new SandboxRunner(options, context.Loggers.CreateLogger<SandboxRunner>());

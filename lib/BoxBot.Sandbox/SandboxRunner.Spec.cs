@@ -11,6 +11,7 @@ public sealed partial class SandboxRunner
     private const int MaxScriptBytes = 256 * 1024;
     private const string WorkspaceInJob = "/workspace";
     private const string RuntimeInJob = "/opt/boxbot/runtime";
+    private const string VenvInJob = "/opt/boxbot/venv";
     private const int SdkFd = 3;
 
     /// <summary>How long the SDK session may still run after the job's process exited (it normally ends at once, on EOF).</summary>
@@ -92,6 +93,12 @@ public sealed partial class SandboxRunner
         {
             env["BOXBOT_WORKSPACE"] = WorkspaceInJob;
         }
+        // The venv appears once the agent made it (the first approved install); until then jobs have the stdlib and bb.
+        var venv = _options.VenvPath is { } v && Directory.Exists(v) ? Path.GetFullPath(v) : null;
+        if (venv is not null && runtime is not null)
+        {
+            env["BOXBOT_VENV"] = VenvInJob;
+        }
         if (sdkSocket is not null)
         {
             env["BOXBOT_SDK_FD"] = SdkFd.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -129,6 +136,8 @@ public sealed partial class SandboxRunner
             SdkFd = SdkFd,
             RuntimeHost = runtime,
             RuntimeInJob = RuntimeInJob,
+            VenvHost = venv,
+            VenvInJob = VenvInJob,
         };
     }
 }

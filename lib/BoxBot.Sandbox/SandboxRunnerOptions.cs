@@ -32,4 +32,11 @@ public sealed record SandboxRunnerOptions
     /// scripts start through its bootstrap, so <c>import bb</c> works. Null: scripts run bare, without <c>bb</c>.
     /// </summary>
     public string? SdkRuntimePath { get; init; }
+
+    /// <summary>
+    /// Host folder of the venv of approved packages (<c>python3 -m venv</c> layout), or null. When it exists it is
+    /// bound read-only (nosuid, nodev; extension modules need exec) at /opt/boxbot/venv in every job, and the
+    /// SDK bootstrap puts its site-packages on sys.path. Only the agent writes it.
+    /// </summary>
+    public string? VenvPath { get; init; }
 }

@@ -29,13 +29,12 @@ internal static class JobRoot
         if (spec.RuntimeHost is not null)
         {
             // The SDK runtime (bootstrap.py, bb/): pure Python, so noexec as well.
-            var target = root + RequireAbsolute(spec.RuntimeInJob, "runtime_in_job");
-            if (Exists(target))
-            {
-                throw new LaunchFailure("runtime_in_job " + spec.RuntimeInJob + " is already taken in the job's root");
-            }
-            Directory.CreateDirectory(target);
-            BindReadOnly(RequireAbsolute(spec.RuntimeHost, "runtime_host"), target, MS_NOEXEC);
+            BindAt(root, spec.RuntimeHost, "runtime_host", spec.RuntimeInJob, "runtime_in_job", MS_NOEXEC);
+        }
+        if (spec.VenvHost is not null)
+        {
+            // Approved packages: extension modules are mapped executable, so not noexec.
+            BindAt(root, spec.VenvHost, "venv_host", spec.VenvInJob, "venv_in_job", 0);
         }
         if (!Exists(root + "/bin"))
         {
@@ -92,6 +91,17 @@ internal static class JobRoot
             File.WriteAllBytes(target, []);
         }
         BindReadOnly(path, target, 0);
+    }
+
+    private static void BindAt(string root, string source, string sourceField, string inJob, string inJobField, ulong extraFlags)
+    {
+        var target = root + RequireAbsolute(inJob, inJobField);
+        if (Exists(target))
+        {
+            throw new LaunchFailure(inJobField + " " + inJob + " is already taken in the job's root");
+        }
+        Directory.CreateDirectory(target);
+        BindReadOnly(RequireAbsolute(source, sourceField), target, extraFlags);
     }
 
     private static void BindReadOnly(string source, string target, ulong extraFlags)

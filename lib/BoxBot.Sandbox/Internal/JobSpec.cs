@@ -66,6 +66,11 @@ internal sealed record JobSpec
     [JsonPropertyName("runtime_host")] public string? RuntimeHost { get; init; }
 
     [JsonPropertyName("runtime_in_job")] public string RuntimeInJob { get; init; } = "/opt/boxbot/runtime";
+
+    /// <summary>Host folder of the approved-packages venv bound read-only (nosuid, nodev) at <see cref="VenvInJob"/>, or null.</summary>
+    [JsonPropertyName("venv_host")] public string? VenvHost { get; init; }
+
+    [JsonPropertyName("venv_in_job")] public string VenvInJob { get; init; } = "/opt/boxbot/venv";
 }
 
 [JsonSerializable(typeof(JobSpec))]
