@@ -20,19 +20,20 @@ public static unsafe class JobLauncher
     /// <summary>The exit code for "the sandbox could not be set up" (as env(1) and podman use it).</summary>
     public const int SetupFailedExitCode = 125;
 
-    private const int MaxSpecBytes = 4 * 1024 * 1024;
-
     public static int Exec()
     {
         var step = "read spec";
         try
         {
             var spec = ReadSpec();
-            step = "stdin";
-            var devNull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            LaunchFailure.Check(devNull, "open /dev/null");
-            LaunchFailure.Check(dup3(devNull, 0, 0), "dup3 /dev/null to 0");
-            _ = close(devNull);
+            if (!spec.WaitForGo)
+            {
+                step = "stdin";
+                var devNull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                LaunchFailure.Check(devNull, "open /dev/null");
+                LaunchFailure.Check(dup3(devNull, 0, 0), "dup3 /dev/null to 0");
+                _ = close(devNull);
+            }
 
             step = "spec";
             if (spec.Uid == 0 || spec.Gid == 0)
@@ -123,19 +124,9 @@ public static unsafe class JobLauncher
 
     private static JobSpec ReadSpec()
     {
-        using var stdin = Console.OpenStandardInput();
-        using var buffer = new MemoryStream();
-        var chunk = new byte[64 * 1024];
-        int n;
-        while ((n = stdin.Read(chunk)) > 0)
-        {
-            buffer.Write(chunk, 0, n);
-            if (buffer.Length > MaxSpecBytes)
-            {
-                throw new LaunchFailure("spec larger than " + MaxSpecBytes + " bytes");
-            }
-        }
-        return JsonSerializer.Deserialize(buffer.ToArray(), JobSpecJsonContext.Default.JobSpec)
+        // Exactly the framed spec and not a byte more: for a warm job, what follows is the interpreter's.
+        using var stdin = Console.OpenStandardInput(bufferSize: 0);
+        return JsonSerializer.Deserialize(JobSpecFraming.Read(stdin), JobSpecJsonContext.Default.JobSpec)
             ?? throw new LaunchFailure("spec is null");
     }
 

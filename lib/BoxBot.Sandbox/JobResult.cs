@@ -27,6 +27,9 @@ public sealed record JobResult
     public bool StderrTruncated { get; init; }
     public long DurationMs { get; init; }
 
+    /// <summary>The job ran in a warm job (started and confined ahead, see <see cref="SandboxRunnerOptions.WarmJobs"/>) rather than a cold start.</summary>
+    public bool StartedWarm { get; init; }
+
     /// <summary>Why the job could not run at all (set-up failure), for the caller.</summary>
     public string? Error { get; init; }
 

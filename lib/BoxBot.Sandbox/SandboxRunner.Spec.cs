@@ -73,7 +73,16 @@ public sealed partial class SandboxRunner
         }
     }
 
-    private JobSpec BuildSpec(string jobId, JobDirectory dir, JobRequest request, SandboxLimits limits, uint uid, uint gid, string? sdkSocket)
+    /// <summary>The job's environment additions: exactly the secrets it named.</summary>
+    private static Dictionary<string, string> SecretEnvironment(JobRequest request) =>
+        request.Secrets.ToDictionary(kv => "BOXBOT_SECRET_" + kv.Key, kv => kv.Value);
+
+    /// <summary>
+    /// The launcher's spec. A warm one (<paramref name="warm"/>) carries no secrets and the configured maximum
+    /// limits; its bootstrap waits on stdin for the <see cref="GoMessage"/> that brings the job's own.
+    /// </summary>
+    private JobSpec BuildSpec(string jobId, JobDirectory dir, IReadOnlyDictionary<string, string> secretEnv, SandboxLimits limits,
+        uint uid, uint gid, string? sdkSocket, bool warm)
     {
         var env = new Dictionary<string, string>
         {
@@ -84,9 +93,9 @@ public sealed partial class SandboxRunner
             ["PYTHONDONTWRITEBYTECODE"] = "1",
             ["PYTHONUNBUFFERED"] = "1",
         };
-        foreach (var (name, value) in request.Secrets)
+        foreach (var (name, value) in secretEnv)
         {
-            env["BOXBOT_SECRET_" + name] = value;
+            env[name] = value;
         }
         var runtime = _options.SdkRuntimePath is { } r ? Path.GetFullPath(r) : null;
         if (runtime is not null)
@@ -121,6 +130,8 @@ public sealed partial class SandboxRunner
             // With the SDK runtime, its bootstrap puts only the runtime folder on sys.path and runs the script as __main__.
             Argv = runtime is null
                 ? ["python3", "-I", "-B", "-u", WorkspaceInJob + "/main.py"]
+                : warm
+                ? ["python3", "-I", "-B", "-u", RuntimeInJob + "/bootstrap.py", "--wait", WorkspaceInJob + "/main.py"]
                 : ["python3", "-I", "-B", "-u", RuntimeInJob + "/bootstrap.py", WorkspaceInJob + "/main.py"],
             Environment = env,
             ReadOnlyBinds = binds,
@@ -138,6 +149,7 @@ public sealed partial class SandboxRunner
             RuntimeInJob = RuntimeInJob,
             VenvHost = venv,
             VenvInJob = VenvInJob,
+            WaitForGo = warm,
         };
     }
 }

@@ -51,6 +51,7 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         {
             ValidateLocked();
         }
+        FillWarm();
     }
 
     private void ValidateLocked()
@@ -152,10 +153,30 @@ public sealed partial class SandboxRunner : IAsyncDisposable
 
     private async Task<JobResult> RunOneAsync(JobRequest request, SandboxLimits limits, CancellationToken cancellationToken)
     {
-        var jobId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        var clock = Stopwatch.StartNew();
+        if (request.Network == JobNetwork.None)
+        {
+            while (TakeWarm() is { } warm)
+            {
+                var clock = Stopwatch.StartNew();
+                if (await GoAsync(warm, request, limits))
+                {
+                    return await FinishAsync(warm, limits, clock, cancellationToken);
+                }
+            }
+        }
+        var coldClock = Stopwatch.StartNew();
+        var job = await Task.Run(() => StartCold(request, limits, cancellationToken), CancellationToken.None);
+        return await FinishAsync(job, limits, coldClock, cancellationToken);
+    }
+
+    private static string NewJobId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+
+    private StartedJob StartCold(JobRequest request, SandboxLimits limits, CancellationToken cancellationToken)
+    {
+        var jobId = NewJobId();
         var (uid, gid) = _jobUser!.Value;
-        using var dir = await Task.Run(() => JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, request.Script), CancellationToken.None);
+        var venvStamp = VenvStamp();
+        var dir = JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, request.Script);
         SdkChannel? sdk = null;
         try
         {
@@ -163,41 +184,84 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             {
                 sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, request.Sdk, _logger, jobId, cancellationToken);
             }
-            var spec = BuildSpec(jobId, dir, request, limits, uid, gid, sdk?.SocketPath);
-            var outcome = await JobProcess.RunAsync(_options.LauncherPath, spec, request.Network == JobNetwork.None, dir.Path,
-                limits.Wall, limits.OutputBytes, cancellationToken);
-            if (sdk is not null)
+            var spec = BuildSpec(jobId, dir, SecretEnvironment(request), limits, uid, gid, sdk?.SocketPath, warm: false);
+            var process = JobProcess.Start(_options.LauncherPath, spec, request.Network == JobNetwork.None, dir.Path, limits.OutputBytes);
+            return new StartedJob(jobId, dir, sdk, process, warm: false, venvStamp);
+        }
+        catch
+        {
+            sdk?.Dispose();
+            dir.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for a started job (cold, or warm and given its go) to end and turns what happened into its result.</summary>
+    private async Task<JobResult> FinishAsync(StartedJob job, SandboxLimits limits, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var outcome = await job.Process.WaitAsync(limits.Wall, cancellationToken);
+            if (job.Sdk is not null)
             {
                 // Before the workspace goes away; every attachment's bytes were copied during its call.
-                await sdk.FinishAsync(SdkGrace);
+                await job.Sdk.FinishAsync(SdkGrace);
             }
             var syscall = JobVerdict.SignalOf(outcome.ExitCode) == 31 && outcome.KilledBy == KillReason.None
                 ? await KernelLog.FindSeccompSyscallAsync(outcome.HostPid) : null;
-            var result = JobVerdict.Decide(jobId, outcome, dir.WorkspaceFreeBytes(), syscall, clock.ElapsedMilliseconds);
-            if (sdk is not null)
+            var result = JobVerdict.Decide(job.JobId, outcome, job.Directory.WorkspaceFreeBytes(), syscall, clock.ElapsedMilliseconds)
+                with
+            { StartedWarm = job.Warm };
+            if (job.Sdk is not null)
             {
-                result = result with { SdkCalls = sdk.Calls, Attachments = sdk.Attachments };
+                result = result with { SdkCalls = job.Sdk.Calls, Attachments = job.Sdk.Attachments };
             }
             if (result.Error is not null)
             {
-                _logger.LogError(SandboxLogEvents.JobSetupFailed, "job {JobId} could not start: {Error}", jobId, result.Error);
+                _logger.LogError(SandboxLogEvents.JobSetupFailed, "job {JobId} could not start: {Error}", job.JobId, result.Error);
             }
-            _logger.LogInformation(SandboxLogEvents.JobFinished, "job {JobId} {Status} {KilledBy} exit {ExitCode} in {DurationMs} ms",
-                jobId, result.Status, result.KilledBy, result.ExitCode, result.DurationMs);
+            _logger.LogInformation(SandboxLogEvents.JobFinished, "job {JobId} {Status} {KilledBy} exit {ExitCode} in {DurationMs} ms ({Start})",
+                job.JobId, result.Status, result.KilledBy, result.ExitCode, result.DurationMs, job.Warm ? "warm" : "cold");
             cancellationToken.ThrowIfCancellationRequested();
             return result;
         }
         finally
         {
-            sdk?.Dispose();
-            try
+            ReleaseLater(job);
+        }
+    }
+
+    /// <summary>
+    /// Cleans up after the caller has its result (unmounting and deleting cost a few milliseconds); disposal
+    /// waits for these, and a runner that died first leaves folders that the next one removes as stale.
+    /// </summary>
+    private void ReleaseLater(StartedJob job) => Track(Task.Run(() => Release(job)));
+
+    /// <summary>Keeps <paramref name="task"/> in <c>_background</c> until it ends, so that disposal waits for it.</summary>
+    private void Track(Task task)
+    {
+        lock (_gate)
+        {
+            _background.Add(task);
+        }
+        _ = task.ContinueWith(t =>
+        {
+            lock (_gate)
             {
-                dir.Dispose();
+                _background.Remove(t);
             }
-            catch (IOException e)
-            {
-                _logger.LogError(SandboxLogEvents.JobCleanupFailed, "job {JobId}: cleaning up: {Message}", jobId, e.Message);
-            }
+        }, TaskScheduler.Default);
+    }
+
+    private void Release(StartedJob job)
+    {
+        try
+        {
+            job.Release();
+        }
+        catch (IOException e)
+        {
+            _logger.LogError(SandboxLogEvents.JobCleanupFailed, "job {JobId}: cleaning up: {Message}", job.JobId, e.Message);
         }
     }
 
@@ -208,18 +272,30 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             return;
         }
         await _disposing.CancelAsync();
-        Task[] jobs;
-        lock (_gate)
+        // Jobs end (killed), warm ones are discarded, and clean-ups they start are waited for too.
+        while (true)
         {
-            jobs = [.. _jobs];
-        }
-        try
-        {
-            await Task.WhenAll(jobs);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SandboxException)
-        {
-            // Their callers see these; disposal only waits for the kills to finish.
+            Task[] pending;
+            StartedJob[] warm;
+            lock (_gate)
+            {
+                warm = [.. _warm];
+                _warm.Clear();
+                pending = [.. _jobs, .. _background];
+            }
+            if (pending.Length == 0 && warm.Length == 0)
+            {
+                break;
+            }
+            try
+            {
+                await Task.WhenAll([.. pending, .. warm.Select(DiscardAsync)]);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SandboxException)
+            {
+                // Their callers see these; disposal only waits for the kills to finish.
+            }
+            await Task.Yield(); // a finished job leaves _jobs in its caller's continuation
         }
         _disposing.Dispose();
     }

@@ -20,6 +20,12 @@ public sealed record SandboxRunnerOptions
     /// <summary>Jobs allowed to wait beyond the running ones; one more is a <see cref="SandboxBusyException"/>.</summary>
     public int QueueLength { get; init; } = 16;
 
+    /// <summary>
+    /// Jobs kept started ahead, fully confined, their interpreter waiting for a script (network "none" only;
+    /// needs <see cref="SdkRuntimePath"/>, whose bootstrap does the waiting). 0: every job starts cold.
+    /// </summary>
+    public int WarmJobs { get; init; } = 2;
+
     /// <summary>Defaults and maxima for every job.</summary>
     public SandboxLimits Limits { get; init; } = SandboxLimits.Default;
 

@@ -4,7 +4,7 @@ namespace BoxBot.Sandbox.Integration.Tests;
 
 /// <summary>Scripts that try to start other programs or reach the kernel's dangerous calls: seccomp kills them.</summary>
 [Category("root")]
-public sealed class EscapeTests
+public sealed class EscapeTests(string start) : WarmAndCold(start)
 {
     // (x86_64, aarch64) numbers; aarch64 has no fork(2).
     private static readonly Dictionary<string, (int X64, int Arm64)> Numbers = new()

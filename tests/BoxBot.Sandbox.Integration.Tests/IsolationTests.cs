@@ -5,7 +5,7 @@ namespace BoxBot.Sandbox.Integration.Tests;
 
 /// <summary>Scripts that look for things outside their job: the host's files, other jobs, the runner, the network, root.</summary>
 [Category("root")]
-public sealed class IsolationTests
+public sealed class IsolationTests(string start) : WarmAndCold(start)
 {
     [Test]
     public async Task The_hosts_files_and_daemons_state_are_not_visible_at_all()

@@ -4,7 +4,7 @@ namespace BoxBot.Sandbox.Integration.Tests;
 
 /// <summary>Scripts that try to use up CPU, memory, tasks, disk, descriptors or output: each is ended and the result says which.</summary>
 [Category("root")]
-public sealed class LimitTests
+public sealed class LimitTests(string start) : WarmAndCold(start)
 {
     [Test]
     public async Task A_memory_bomb_ends_with_killed_by_memory()

@@ -1,7 +1,7 @@
 namespace BoxBot.Sandbox.Integration.Tests;
 
 [Category("root")]
-public sealed class NormalJobTests
+public sealed class NormalJobTests(string start) : WarmAndCold(start)
 {
     [Test]
     public async Task A_script_using_threads_files_json_math_and_a_secret_runs_and_prints_its_result()
@@ -48,5 +48,18 @@ public sealed class NormalJobTests
         var second = await Jobs.RunAsync("import os\nprint(sorted(os.listdir('.')))");
         Assert.That(first.Stdout, Is.EqualTo("['left-behind', 'main.py']\n"), Jobs.Describe(first));
         Assert.That(second.Stdout, Is.EqualTo("['main.py']\n"), Jobs.Describe(second));
+    }
+
+    [Test]
+    public async Task A_job_imports_the_stdlib_and_bb_but_nothing_the_host_installed_for_its_own_python()
+    {
+        // Debian's python3-* packages (pip, apt, yaml, gpiozero on a Pi) live in dist-packages: not approved for jobs.
+        const string script = """
+            import sys, json, sqlite3, bb
+            print([p for p in sys.path if p.endswith(("site-packages", "dist-packages"))], sys.path[0])
+            """;
+        var r = await Jobs.RunAsync(script);
+        Assert.That(r.Status, Is.EqualTo("ok"), Jobs.Describe(r));
+        Assert.That(r.Stdout, Is.EqualTo("[] /opt/boxbot/runtime\n"));
     }
 }

@@ -11,6 +11,9 @@ public sealed class SandboxFixture
     public const string JobUser = "boxbot-sandbox";
 
     public static SandboxRunner Runner { get; private set; } = null!;
+
+    /// <summary>A runner without warm jobs: every job starts cold.</summary>
+    public static SandboxRunner ColdRunner { get; private set; } = null!;
     public static string TempRoot { get; private set; } = null!;
 
     /// <summary>
@@ -67,18 +70,26 @@ public sealed class SandboxFixture
         TempRoot = Directory.CreateTempSubdirectory("boxbot-sandbox-tests-").FullName;
         Runner = new SandboxRunner(Options("jobs"), NullLogger.Instance);
         Runner.Validate();
+        ColdRunner = new SandboxRunner(Options("cold-jobs") with { WarmJobs = 0 }, NullLogger.Instance);
+        ColdRunner.Validate();
     }
 
     [OneTimeTearDown]
     public async Task Stop()
     {
+        foreach (var (runner, jobs) in new[] { (Runner, "jobs"), (ColdRunner, "cold-jobs") })
+        {
+            if (runner is not null)
+            {
+                // The runner survived every attack above and still serves, and left nothing behind.
+                var last = await Jobs.RunAsync("print('still serving')", runner);
+                await runner.DisposeAsync();
+                Assert.That(last.Stdout, Is.EqualTo("still serving\n"), Jobs.Describe(last));
+                Assert.That(Directory.GetFileSystemEntries(Path.Combine(TempRoot, jobs)), Is.Empty, "job folders left behind");
+            }
+        }
         if (Runner is not null)
         {
-            // The runner survived every attack above and still serves, and left nothing behind.
-            var last = await Jobs.RunAsync("print('still serving')");
-            await Runner.DisposeAsync();
-            Assert.That(last.Stdout, Is.EqualTo("still serving\n"), Jobs.Describe(last));
-            Assert.That(Directory.GetFileSystemEntries(Path.Combine(TempRoot, "jobs")), Is.Empty, "job folders left behind");
             Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(TempRoot), "workspace mounts left behind");
         }
         if (TempRoot is not null)

@@ -5,7 +5,7 @@ namespace BoxBot.Sandbox.Internal;
 
 /// <summary>
 /// One job's folder on the host: <c>workspace/</c> (a size-limited tmpfs owned by the job user,
-/// holding main.py) and an empty <c>root/</c> the launcher mounts the job's root on. Disposing
+/// holding main.py, written at once or, for a warm job, when its job arrives) and an empty <c>root/</c> the launcher mounts the job's root on. Disposing
 /// unmounts the workspace and deletes the folder, whatever happened to the job.
 /// </summary>
 internal sealed class JobDirectory : IDisposable
@@ -21,7 +21,7 @@ internal sealed class JobDirectory : IDisposable
     public string Workspace => Path + "/workspace";
     public string Root => Path + "/root";
 
-    public static JobDirectory Create(string jobsDir, string jobId, long workspaceBytes, uint uid, uint gid, string script)
+    public static JobDirectory Create(string jobsDir, string jobId, long workspaceBytes, uint uid, uint gid, string? script)
     {
         var dir = new JobDirectory(System.IO.Path.Combine(jobsDir, jobId));
         try
@@ -35,10 +35,10 @@ internal sealed class JobDirectory : IDisposable
                 throw new SandboxException($"mounting the workspace tmpfs on {dir.Workspace}: {LastError()}");
             }
             dir._mounted = true;
-            var main = dir.Workspace + "/main.py";
-            File.WriteAllText(main, script, new UTF8Encoding(false));
-            File.SetUnixFileMode(main, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            BoxBot.Linux.LinuxFile.ChangeOwner(main, uid, gid);
+            if (script is not null)
+            {
+                dir.WriteScript(script, uid, gid);
+            }
             return dir;
         }
         catch
@@ -46,6 +46,15 @@ internal sealed class JobDirectory : IDisposable
             dir.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Writes the job's script as <c>workspace/main.py</c>, owned by the job user, mode 0600.</summary>
+    public void WriteScript(string script, uint uid, uint gid)
+    {
+        var main = Workspace + "/main.py";
+        File.WriteAllText(main, script, new UTF8Encoding(false));
+        File.SetUnixFileMode(main, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        BoxBot.Linux.LinuxFile.ChangeOwner(main, uid, gid);
     }
 
     /// <summary>

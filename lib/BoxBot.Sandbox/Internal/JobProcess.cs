@@ -17,21 +17,34 @@ internal enum KillReason
 internal sealed record JobOutcome(int ExitCode, KillReason KilledBy, int HostPid, byte[] Stdout, bool StdoutTruncated, byte[] Stderr, bool StderrTruncated);
 
 /// <summary>
-/// Starts <c>unshare ... -- launcher exec</c> with the spec on stdin, captures stdout and stderr up
-/// to a cap each, and kills the whole job (unshare, and the namespace's init, which takes every
-/// other job process with it) on timeout, on too much output, or on cancellation.
+/// One job's <c>unshare ... -- launcher exec</c>: started with its spec (length-prefixed) on stdin, its
+/// stdout and stderr captured up to a cap each from the start; the whole job (unshare, and the
+/// namespace's init, which takes every other job process with it) is killed on timeout, on too much
+/// output, or on cancellation. A cold job's stdin is closed right after the spec; a warm one's stays
+/// open until <see cref="GoAsync"/> writes the job's go message and closes it.
 /// </summary>
-internal sealed class JobProcess
+internal sealed class JobProcess : IDisposable
 {
     private const string Unshare = "/usr/bin/unshare";
     private readonly Process _process;
+    private readonly Task<(byte[], bool)> _stdout;
+    private readonly Task<(byte[], bool)> _stderr;
+    private Task _stdin = Task.CompletedTask;
     private int _killReason;
     private int _hostPid;
+    private bool _brokenStdin;
 
-    private JobProcess(Process process) => _process = process;
+    private JobProcess(Process process, int outputBytes)
+    {
+        _process = process;
+        _stdout = CaptureAsync(process.StandardOutput.BaseStream, outputBytes);
+        _stderr = CaptureAsync(process.StandardError.BaseStream, outputBytes);
+    }
 
-    public static async Task<JobOutcome> RunAsync(string launcher, JobSpec spec, bool isolateNetwork, string workingDirectory,
-        TimeSpan wall, int outputBytes, CancellationToken cancellationToken)
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts the launcher in fresh namespaces (a new network namespace unless <paramref name="isolateNetwork"/> is false) and sends it the spec.</summary>
+    public static JobProcess Start(string launcher, JobSpec spec, bool isolateNetwork, string workingDirectory, int outputBytes)
     {
         var info = new ProcessStartInfo(Unshare)
         {
@@ -63,33 +76,75 @@ internal sealed class JobProcess
             info.Environment["DOTNET_ROOT"] = dotnetRoot; // only a framework-dependent (test) launcher needs it
         }
 
-        using var process = new Process { StartInfo = info };
+        var process = new Process { StartInfo = info };
         if (!process.Start())
         {
+            process.Dispose();
             throw new SandboxException("could not start " + Unshare);
         }
-        var job = new JobProcess(process);
-        using var timeout = new CancellationTokenSource(wall);
-        using var onTimeout = timeout.Token.Register(() => job.Kill(KillReason.Timeout));
-        using var onCancel = cancellationToken.Register(() => job.Kill(KillReason.Cancelled));
+        var job = new JobProcess(process, outputBytes);
+        var json = JsonSerializer.SerializeToUtf8Bytes(spec, JobSpecJsonContext.Default.JobSpec);
+        job._stdin = job.WriteStdinAsync(JobSpecFraming.Frame(json), close: !spec.WaitForGo);
+        return job;
+    }
 
-        var stdout = job.CaptureAsync(process.StandardOutput.BaseStream, outputBytes);
-        var stderr = job.CaptureAsync(process.StandardError.BaseStream, outputBytes);
+    /// <summary>
+    /// Hands a warm job its go message (its secrets, limits and whether it has an SDK channel) and closes its
+    /// stdin. False if the process is gone, so the job never ran and may be started elsewhere.
+    /// </summary>
+    public async Task<bool> GoAsync(byte[] message)
+    {
+        await _stdin;
+        if (_process.HasExited)
+        {
+            return false;
+        }
+        _stdin = WriteStdinAsync(message, close: true);
+        await _stdin;
+        return !_brokenStdin;
+    }
+
+    private async Task WriteStdinAsync(byte[] bytes, bool close)
+    {
         try
         {
-            await JsonSerializer.SerializeAsync(process.StandardInput.BaseStream, spec, JobSpecJsonContext.Default.JobSpec, CancellationToken.None);
-            process.StandardInput.Close();
+            var stdin = _process.StandardInput.BaseStream;
+            await stdin.WriteAsync(bytes, CancellationToken.None);
+            await stdin.FlushAsync(CancellationToken.None);
+            if (close)
+            {
+                _process.StandardInput.Close();
+            }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
-            // The launcher died before reading its spec; its exit status and stderr tell why.
+            // The launcher died before reading: its exit status and stderr tell why.
+            _brokenStdin = true;
         }
-        job.FindHostPid();
-        await process.WaitForExitAsync(CancellationToken.None);
-        var (outBytes, outTruncated) = await stdout;
-        var (errBytes, errTruncated) = await stderr;
-        return new JobOutcome(process.ExitCode, (KillReason)Volatile.Read(ref job._killReason), job._hostPid, outBytes, outTruncated, errBytes, errTruncated);
     }
+
+    /// <summary>Waits for the job to end, killing it after <paramref name="wall"/> (counted from now) or on cancellation.</summary>
+    public async Task<JobOutcome> WaitAsync(TimeSpan wall, CancellationToken cancellationToken)
+    {
+        using var timeout = new CancellationTokenSource(wall);
+        using var onTimeout = timeout.Token.Register(() => Kill(KillReason.Timeout));
+        using var onCancel = cancellationToken.Register(() => Kill(KillReason.Cancelled));
+        await _stdin;
+        FindHostPid();
+        await _process.WaitForExitAsync(CancellationToken.None);
+        var (outBytes, outTruncated) = await _stdout;
+        var (errBytes, errTruncated) = await _stderr;
+        return new JobOutcome(_process.ExitCode, (KillReason)Volatile.Read(ref _killReason), _hostPid, outBytes, outTruncated, errBytes, errTruncated);
+    }
+
+    /// <summary>Ends a job that will never run (a warm one the runner no longer needs) and returns what it left.</summary>
+    public Task<JobOutcome> AbandonAsync()
+    {
+        Kill(KillReason.Cancelled);
+        return WaitAsync(Timeout.InfiniteTimeSpan, CancellationToken.None);
+    }
+
+    public void Dispose() => _process.Dispose();
 
     /// <summary>The job's init as the host sees it (unshare's only child): for kills and for the kernel's audit records.</summary>
     private void FindHostPid()

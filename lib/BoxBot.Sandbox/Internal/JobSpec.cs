@@ -5,9 +5,11 @@ namespace BoxBot.Sandbox.Internal;
 /// <summary>
 /// Everything the launcher (<c>boxbot-sandbox exec</c>, running inside the job's fresh PID, mount,
 /// IPC, UTS and, for network "none", network namespaces created by <c>unshare</c>) needs to confine
-/// one job and start its interpreter. The runner writes it as one JSON document to the launcher's
-/// stdin; the launcher reads to EOF, then points stdin at /dev/null. It is built by trusted code
-/// only (the runner), never from a caller's raw input.
+/// one job and start its interpreter. The runner writes it as one length-prefixed JSON document
+/// (<see cref="JobSpecFraming"/>) to the launcher's stdin; the launcher reads exactly that, then
+/// points stdin at /dev/null, or, for a warm job (<see cref="WaitForGo"/>), leaves it to the
+/// interpreter, whose bootstrap waits there for the go message. It is built by trusted code only
+/// (the runner), never from a caller's raw input.
 /// </summary>
 internal sealed record JobSpec
 {
@@ -71,7 +73,67 @@ internal sealed record JobSpec
     [JsonPropertyName("venv_host")] public string? VenvHost { get; init; }
 
     [JsonPropertyName("venv_in_job")] public string VenvInJob { get; init; } = "/opt/boxbot/venv";
+
+    /// <summary>
+    /// A warm job: started before there is a job for it, fully confined, its bootstrap blocked reading stdin.
+    /// The launcher leaves stdin open; the runner later writes the go message (the job's secrets and limits) and closes it.
+    /// </summary>
+    [JsonPropertyName("wait_for_go")] public bool WaitForGo { get; init; }
+}
+
+/// <summary>The spec on the launcher's stdin: a 4-byte big-endian length, then that many bytes of JSON.</summary>
+internal static class JobSpecFraming
+{
+    public const int MaxSpecBytes = 4 * 1024 * 1024;
+
+    public static byte[] Frame(byte[] json)
+    {
+        var framed = new byte[4 + json.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(framed, json.Length);
+        json.CopyTo(framed, 4);
+        return framed;
+    }
+
+    /// <summary>Reads one framed spec; throws <see cref="LaunchFailure"/> on a short read or a length out of range.</summary>
+    public static byte[] Read(Stream stream)
+    {
+        Span<byte> header = stackalloc byte[4];
+        ReadExactly(stream, header);
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header);
+        if (length is <= 0 or > MaxSpecBytes)
+        {
+            throw new LaunchFailure($"spec length {length} is outside 1..{MaxSpecBytes} bytes");
+        }
+        var json = new byte[length];
+        ReadExactly(stream, json);
+        return json;
+    }
+
+    private static void ReadExactly(Stream stream, Span<byte> buffer)
+    {
+        try
+        {
+            stream.ReadExactly(buffer);
+        }
+        catch (EndOfStreamException)
+        {
+            throw new LaunchFailure("stdin ended before the whole spec arrived");
+        }
+    }
+}
+
+/// <summary>
+/// What a warm job learns when its job arrives, on stdin, read by the SDK bootstrap before the script runs:
+/// the job's own environment additions (its secrets), whether it has an SDK channel, and its address-space
+/// limit (never above the one the launcher set, which was the configured maximum).
+/// </summary>
+internal sealed record GoMessage
+{
+    [JsonPropertyName("env")] public required IReadOnlyDictionary<string, string> Environment { get; init; }
+    [JsonPropertyName("sdk")] public required bool Sdk { get; init; }
+    [JsonPropertyName("address_space_bytes")] public required long AddressSpaceBytes { get; init; }
 }
 
 [JsonSerializable(typeof(JobSpec))]
+[JsonSerializable(typeof(GoMessage))]
 internal sealed partial class JobSpecJsonContext : JsonSerializerContext;

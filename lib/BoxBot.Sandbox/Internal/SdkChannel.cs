@@ -8,7 +8,8 @@ namespace BoxBot.Sandbox.Internal;
 /// One job's SDK channel on the runner's side: a Unix socket listening in the job's folder (0700, root),
 /// which accepts exactly one connection, from root (the launcher, before it drops privileges and before
 /// pivot_root takes the folder out of reach), and serves it with an <see cref="SdkSession"/> until the job
-/// closes it. The listener is closed and its file removed as soon as that one connection arrives.
+/// closes it. The listener is closed and its file removed as soon as that one connection arrives. A warm
+/// job's channel is opened before its host is known; requests are served once <see cref="Attach"/> names it.
 /// </summary>
 internal sealed class SdkChannel : IDisposable
 {
@@ -21,18 +22,19 @@ internal sealed class SdkChannel : IDisposable
     private const int SoPeerCred = 17;
 
     private readonly Socket _listener;
-    private readonly SdkSession _session;
+    private readonly SdkOptions _options;
+    private readonly TaskCompletionSource<SdkSession?> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ILogger _logger;
     private readonly string _jobId;
     private readonly CancellationTokenSource _stop;
     private Task _serving = Task.CompletedTask;
     private int _connected;
 
-    private SdkChannel(string path, Socket listener, SdkSession session, ILogger logger, string jobId, CancellationToken ct)
+    private SdkChannel(string path, Socket listener, SdkOptions options, ILogger logger, string jobId, CancellationToken ct)
     {
         SocketPath = path;
         _listener = listener;
-        _session = session;
+        _options = options;
         _logger = logger;
         _jobId = jobId;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -40,15 +42,15 @@ internal sealed class SdkChannel : IDisposable
 
     public string SocketPath { get; }
 
-    public int Calls => _session.Calls;
+    public int Calls => _session.Task.IsCompletedSuccessfully ? _session.Task.Result?.Calls ?? 0 : 0;
 
-    public IReadOnlyList<SdkAttachment> Attachments => _session.Attachments;
+    public IReadOnlyList<SdkAttachment> Attachments => _session.Task.IsCompletedSuccessfully ? _session.Task.Result?.Attachments ?? [] : [];
 
-    /// <summary>Listens on <c>dir/sdk.sock</c> and starts waiting for the launcher.</summary>
-    public static SdkChannel Open(string dir, string workspaceHost, string workspaceInJob, ISdkHost host, ILogger logger, string jobId, CancellationToken ct)
+    /// <summary>Listens on <c>dir/sdk.sock</c> and starts waiting for the launcher; serves <paramref name="host"/>, or, when null, the one <see cref="Attach"/> names later.</summary>
+    public static SdkChannel Open(string dir, string workspaceHost, string workspaceInJob, ISdkHost? host, ILogger logger, string jobId, CancellationToken ct)
     {
         var path = dir + "/" + SocketName;
-        var session = new SdkSession(new SdkOptions { WorkspaceHostPath = workspaceHost, WorkspaceInJob = workspaceInJob }, host, logger);
+        var options = new SdkOptions { WorkspaceHostPath = workspaceHost, WorkspaceInJob = workspaceInJob };
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
@@ -60,9 +62,22 @@ internal sealed class SdkChannel : IDisposable
             listener.Dispose();
             throw new SandboxException($"listening on {path} for the job's SDK channel: {e.Message}");
         }
-        var channel = new SdkChannel(path, listener, session, logger, jobId, ct);
+        var channel = new SdkChannel(path, listener, options, logger, jobId, ct);
+        if (host is not null)
+        {
+            channel.Attach(host);
+        }
         channel._serving = channel.ServeAsync();
         return channel;
+    }
+
+    /// <summary>Names the host that serves this job's calls (once); null: the job has none, and its connection is closed unserved.</summary>
+    public void Attach(ISdkHost? host)
+    {
+        if (!_session.TrySetResult(host is null ? null : new SdkSession(_options, host, _logger)))
+        {
+            throw new InvalidOperationException("the SDK channel already has a host");
+        }
     }
 
     private async Task ServeAsync()
@@ -90,7 +105,19 @@ internal sealed class SdkChannel : IDisposable
                 return;
             }
             Volatile.Write(ref _connected, 1);
-            await _session.RunAsync(connection, _stop.Token);
+            SdkSession? session;
+            try
+            {
+                session = await _session.Task.WaitAsync(_stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // a warm job that was never used
+            }
+            if (session is not null)
+            {
+                await session.RunAsync(connection, _stop.Token);
+            }
         }
     }
 
