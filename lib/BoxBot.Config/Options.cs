@@ -45,10 +45,11 @@ public sealed record AgentOptions(string SocketGroup)
 /// <param name="Python">Absolute path of the interpreter jobs run with.</param>
 /// <param name="MaxConcurrentJobs">Jobs running at once; more wait in the queue.</param>
 /// <param name="QueueLength">Jobs that may wait; one more is refused at once ("busy"), never left hanging.</param>
+/// <param name="WarmJobs">Jobs started and confined ahead, waiting for a script (network "none"); 0 starts every job cold.</param>
 /// <param name="Timeout">Wall-clock limit of a job: the default, and the most a job may ask for.</param>
 /// <param name="Cpu">CPU-time limit of a job (RLIMIT_CPU): default and maximum.</param>
 /// <param name="MemoryMiB">Address-space limit of a job in MiB (RLIMIT_AS): default and maximum.</param>
-/// <param name="MaxTasks">Processes and threads of the job user (RLIMIT_NPROC).</param>
+/// <param name="MaxTasks">Processes and threads of a job: its own cgroup's pids.max where the host allows, else RLIMIT_NPROC of the job user, shared by all jobs.</param>
 /// <param name="MaxOpenFiles">Open descriptors of a job (RLIMIT_NOFILE); stays below the launcher's exec descriptor (100).</param>
 /// <param name="WorkspaceMiB">Size of a job's workspace (a tmpfs), and of its largest file.</param>
 /// <param name="OutputKiB">Captured stdout, and separately stderr, per job; more ends the job.</param>
@@ -58,6 +59,7 @@ public sealed record SandboxOptions(
     string Python,
     int MaxConcurrentJobs,
     int QueueLength,
+    int WarmJobs,
     TimeSpan Timeout,
     TimeSpan Cpu,
     int MemoryMiB,
@@ -67,7 +69,7 @@ public sealed record SandboxOptions(
     int OutputKiB)
 {
     public SandboxOptions()
-        : this("", "boxbot-sandbox", "/usr/bin/python3", 2, 16, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), 256, 64, 64, 64, 64) { }
+        : this("", "boxbot-sandbox", "/usr/bin/python3", 2, 16, 2, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), 256, 64, 64, 64, 64) { }
 
     public static SandboxOptions Default { get; } = new();
 }

@@ -33,6 +33,7 @@ public sealed class SandboxService : IDaemonService
             JobUser = s.JobUser,
             MaxConcurrentJobs = s.MaxConcurrentJobs,
             QueueLength = s.QueueLength,
+            WarmJobs = s.WarmJobs,
             Limits = _limits,
             SdkRuntimePath = FindRuntime(context),
             VenvPath = context.Paths.SandboxVenv,
@@ -147,6 +148,11 @@ public sealed class SandboxService : IDaemonService
         details["runner"] = _unavailable is null ? "ready" : "unavailable: " + _unavailable;
         details["running"] = (_runner?.Running ?? 0).ToString(CultureInfo.InvariantCulture);
         details["queued"] = (_runner?.Queued ?? 0).ToString(CultureInfo.InvariantCulture);
+        details["warm"] = (_runner?.Warm ?? 0).ToString(CultureInfo.InvariantCulture);
+        if (_unavailable is null && _runner is not null)
+        {
+            details["cgroups"] = _runner.Cgroups;
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -44,6 +44,10 @@ public static unsafe class JobLauncher
             {
                 throw new LaunchFailure($"max_open_files {spec.MaxOpenFiles} must be between 1 and exec_fd {spec.ExecFd} - 1");
             }
+            step = "cgroup";
+            // First, while root and still in the host's tree: every task the job makes is counted there.
+            JobCgroup.Join(spec.CgroupProcs);
+
             // Built now: after the limits below the launcher should not need to allocate.
             var filter = SeccompPolicy.Build(spec.ExecFd);
             var argv = NativeStrings.Array(spec.Argv);

@@ -82,7 +82,7 @@ public sealed partial class SandboxRunner
     /// limits; its bootstrap waits on stdin for the <see cref="GoMessage"/> that brings the job's own.
     /// </summary>
     private JobSpec BuildSpec(string jobId, JobDirectory dir, IReadOnlyDictionary<string, string> secretEnv, SandboxLimits limits,
-        uint uid, uint gid, string? sdkSocket, bool warm)
+        uint uid, uint gid, string? sdkSocket, JobCgroup? cgroup, bool warm)
     {
         var env = new Dictionary<string, string>
         {
@@ -139,7 +139,10 @@ public sealed partial class SandboxRunner
             Gid = gid,
             CpuSeconds = Math.Max(1, (long)Math.Ceiling(limits.Cpu.TotalSeconds)),
             AddressSpaceBytes = limits.MemoryBytes,
-            MaxTasks = limits.MaxTasks,
+            // RLIMIT_NPROC counts every task of the job user: with a per-job cgroup its pids.max is the job's
+            // own limit and this only a backstop for all jobs at once; without one it is the limit, shared.
+            MaxTasks = cgroup is null ? limits.MaxTasks : limits.MaxTasks * (_options.MaxConcurrentJobs + _options.WarmJobs),
+            CgroupProcs = cgroup?.ProcsFiles ?? [],
             MaxOpenFiles = limits.MaxOpenFiles,
             MaxFileBytes = limits.WorkspaceBytes,
             ExecFd = ExecFd,

@@ -108,18 +108,21 @@ public sealed partial class SandboxRunner
         var limits = _options.Limits;
         var venvStamp = VenvStamp();
         var dir = JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, script: null);
+        JobCgroup? cgroup = null;
         SdkChannel? sdk = null;
         try
         {
+            cgroup = CreateCgroup(jobId, limits);
             // Every warm job gets a channel; one whose job has no SDK host closes it at go.
             sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, null, _logger, jobId, _disposing.Token);
-            var spec = BuildSpec(jobId, dir, new Dictionary<string, string>(), limits, uid, gid, sdk.SocketPath, warm: true);
+            var spec = BuildSpec(jobId, dir, new Dictionary<string, string>(), limits, uid, gid, sdk.SocketPath, cgroup, warm: true);
             var process = JobProcess.Start(_options.LauncherPath, spec, isolateNetwork: true, dir.Path, limits.OutputBytes);
-            return new StartedJob(jobId, dir, sdk, process, warm: true, venvStamp);
+            return new StartedJob(jobId, dir, cgroup, sdk, process, warm: true, venvStamp);
         }
         catch
         {
             sdk?.Dispose();
+            cgroup?.Dispose();
             dir.Dispose();
             throw;
         }

@@ -23,6 +23,7 @@ public sealed partial class SandboxRunner : IAsyncDisposable
     private bool _staleRemoved;
     private readonly HashSet<Task> _jobs = [];
     private (uint Uid, uint Gid)? _jobUser;
+    private CgroupSupport _cgroups = CgroupSupport.None("not checked yet");
     private int _admitted;
     private int _running;
     private int _disposed;
@@ -43,6 +44,9 @@ public sealed partial class SandboxRunner : IAsyncDisposable
     public int Running => Volatile.Read(ref _running);
 
     public int Queued => Math.Max(0, Volatile.Read(ref _admitted) - Running);
+
+    /// <summary>Whether jobs get their own cgroup (pids and memory), and where, or why not: for status and the log.</summary>
+    public string Cgroups => _cgroups.Usable ? _cgroups.Description : "none (" + _cgroups.Description + ")";
 
     /// <summary>Checks that jobs can run here (root, the job user, the interpreter, the launcher); throws saying what to do.</summary>
     public void Validate()
@@ -81,10 +85,18 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         }
         Directory.CreateDirectory(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.SetUnixFileMode(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        // Once, before this runner's first job: afterwards every folder in JobsDir may be a running job's.
-        if (!_staleRemoved && JobDirectory.RemoveStale(_options.JobsDir) is var stale and > 0)
+        if (!_staleRemoved)
         {
-            _logger.LogWarning(SandboxLogEvents.StaleJobsRemoved, "removed {Count} job folders left behind in {JobsDir}", stale, _options.JobsDir);
+            // v1 job cgroups sit below the runner's own, which other runners may share (dev up and tests
+            // as the same root): a group per jobs folder keeps one runner's clean-up off another's jobs.
+            var group = JobCgroup.DefaultJobsGroup + "-" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(_options.JobsDir))))[..12];
+            _cgroups = JobCgroup.Detect(JobCgroup.DefaultRoot, "/proc/self/cgroup", group);
+            _logger.LogInformation(SandboxLogEvents.Cgroups, "per-job cgroups: {Cgroups}", Cgroups);
+        }
+        // Once, before this runner's first job: afterwards every folder in JobsDir (and job cgroup) may be a running job's.
+        if (!_staleRemoved && JobDirectory.RemoveStale(_options.JobsDir) + JobCgroup.RemoveStale(_cgroups) is var stale and > 0)
+        {
+            _logger.LogWarning(SandboxLogEvents.StaleJobsRemoved, "removed {Count} job folders and cgroups left behind in {JobsDir}", stale, _options.JobsDir);
         }
         ValidateSdk();
         _ = SeccompPolicy.Build(ExecFd); // an unsupported architecture fails here, not per job
@@ -177,24 +189,34 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         var (uid, gid) = _jobUser!.Value;
         var venvStamp = VenvStamp();
         var dir = JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, request.Script);
+        JobCgroup? cgroup = null;
         SdkChannel? sdk = null;
         try
         {
+            cgroup = CreateCgroup(jobId, limits);
             if (request.Sdk is not null)
             {
                 sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, request.Sdk, _logger, jobId, cancellationToken);
             }
-            var spec = BuildSpec(jobId, dir, SecretEnvironment(request), limits, uid, gid, sdk?.SocketPath, warm: false);
+            var spec = BuildSpec(jobId, dir, SecretEnvironment(request), limits, uid, gid, sdk?.SocketPath, cgroup, warm: false);
             var process = JobProcess.Start(_options.LauncherPath, spec, request.Network == JobNetwork.None, dir.Path, limits.OutputBytes);
-            return new StartedJob(jobId, dir, sdk, process, warm: false, venvStamp);
+            return new StartedJob(jobId, dir, cgroup, sdk, process, warm: false, venvStamp);
         }
         catch
         {
             sdk?.Dispose();
+            cgroup?.Dispose();
             dir.Dispose();
             throw;
         }
     }
+
+    /// <summary>
+    /// The job's own pids and memory cgroup where this runner can make one (null otherwise). Memory: the
+    /// address-space limit plus the workspace, whose tmpfs pages the job's writes are charged for.
+    /// </summary>
+    private JobCgroup? CreateCgroup(string jobId, SandboxLimits limits) =>
+        _cgroups.Usable ? JobCgroup.Create(_cgroups, jobId, limits.MemoryBytes + limits.WorkspaceBytes, limits.MaxTasks) : null;
 
     /// <summary>Waits for a started job (cold, or warm and given its go) to end and turns what happened into its result.</summary>
     private async Task<JobResult> FinishAsync(StartedJob job, SandboxLimits limits, Stopwatch clock, CancellationToken cancellationToken)
@@ -209,7 +231,7 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             }
             var syscall = JobVerdict.SignalOf(outcome.ExitCode) == 31 && outcome.KilledBy == KillReason.None
                 ? await KernelLog.FindSeccompSyscallAsync(outcome.HostPid) : null;
-            var result = JobVerdict.Decide(job.JobId, outcome, job.Directory.WorkspaceFreeBytes(), syscall, clock.ElapsedMilliseconds)
+            var result = JobVerdict.Decide(job.JobId, outcome, job.Directory.WorkspaceFreeBytes(), syscall, job.Cgroup?.OomKilled() ?? false, clock.ElapsedMilliseconds)
                 with
             { StartedWarm = job.Warm };
             if (job.Sdk is not null)

@@ -52,6 +52,33 @@ public sealed class LimitTests(string start) : WarmAndCold(start)
     }
 
     [Test]
+    public async Task Two_thread_bombs_at_once_each_get_their_own_task_budget()
+    {
+        // RLIMIT_NPROC counts all tasks of the job user: alone, it would split 64 tasks between both jobs.
+        // Each job's own pids cgroup (pids.max 64) gives each the whole budget, and no more.
+        Assume.That((Jobs.Default ?? SandboxFixture.Runner).Cgroups, Does.Not.StartWith("none"), "this host offers no per-job cgroups");
+        const string script = """
+            import threading, time
+            threading.stack_size(64 * 1024)
+            n = 0
+            try:
+                while n < 500:
+                    threading.Thread(target=time.sleep, args=(3,), daemon=True).start()
+                    n += 1
+            except RuntimeError:
+                pass
+            print('threads', n)
+            """;
+        var both = await Task.WhenAll(Jobs.RunAsync(script), Jobs.RunAsync(script));
+        foreach (var r in both)
+        {
+            // 63 beside the main thread; one fewer while the launcher's own threads, gone at the exec, are still being released.
+            Assert.That(r.Status, Is.EqualTo("ok"), Jobs.Describe(r));
+            Assert.That(r.Stdout, Does.Match(@"^threads 6[23]\n$"), Jobs.Describe(r));
+        }
+    }
+
+    [Test]
     public async Task A_disk_filler_is_ended_with_killed_by_disk()
     {
         var r = await Jobs.RunAsync("with open('fill', 'wb') as f:\n    while True:\n        f.write(b'x' * 1_000_000)");

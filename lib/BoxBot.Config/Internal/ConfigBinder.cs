@@ -30,6 +30,7 @@ internal sealed partial class ConfigBinder(
             AbsolutePath("sandbox.python", f.Sandbox.Python),
             Int("sandbox.max_concurrent_jobs", f.Sandbox.MaxConcurrentJobs, 1, 16),
             Int("sandbox.queue_length", f.Sandbox.QueueLength, 0, 256),
+            Int("sandbox.warm_jobs", f.Sandbox.WarmJobs, 0, 16),
             TimeSpan.FromSeconds(Int("sandbox.timeout_s", f.Sandbox.TimeoutS, 1, 3600)),
             TimeSpan.FromSeconds(Int("sandbox.cpu_s", f.Sandbox.CpuS, 1, 3600)),
             Int("sandbox.memory_mib", f.Sandbox.MemoryMiB, 64, 4096),

@@ -46,6 +46,7 @@ internal sealed class SandboxSection
     [JsonPropertyName("python")] public string Python { get; set; } = D.Python;
     [JsonPropertyName("max_concurrent_jobs")] public long MaxConcurrentJobs { get; set; } = D.MaxConcurrentJobs;
     [JsonPropertyName("queue_length")] public long QueueLength { get; set; } = D.QueueLength;
+    [JsonPropertyName("warm_jobs")] public long WarmJobs { get; set; } = D.WarmJobs;
     [JsonPropertyName("timeout_s")] public long TimeoutS { get; set; } = (long)D.Timeout.TotalSeconds;
     [JsonPropertyName("cpu_s")] public long CpuS { get; set; } = (long)D.Cpu.TotalSeconds;
     [JsonPropertyName("memory_mib")] public long MemoryMiB { get; set; } = D.MemoryMiB;

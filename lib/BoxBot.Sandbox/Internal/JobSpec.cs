@@ -45,7 +45,13 @@ internal sealed record JobSpec
     [JsonPropertyName("cpu_seconds")] public required long CpuSeconds { get; init; }
     /// <summary>RLIMIT_AS bytes.</summary>
     [JsonPropertyName("address_space_bytes")] public required long AddressSpaceBytes { get; init; }
-    /// <summary>RLIMIT_NPROC (processes and threads of the job's uid).</summary>
+    /// <summary>
+    /// The job's own cgroup(s), where the runner could make them: cgroup.procs files the launcher joins (writing "0")
+    /// as root before anything else. Empty: no per-job cgroup, and <see cref="MaxTasks"/> is the job's task limit.
+    /// </summary>
+    [JsonPropertyName("cgroup_procs")] public IReadOnlyList<string> CgroupProcs { get; init; } = [];
+
+    /// <summary>RLIMIT_NPROC (processes and threads of the job's uid, across all its jobs; with a per-job cgroup, pids.max is the job's own limit and this a backstop).</summary>
     [JsonPropertyName("max_tasks")] public required long MaxTasks { get; init; }
     /// <summary>RLIMIT_NOFILE; must be below <see cref="ExecFd"/>.</summary>
     [JsonPropertyName("max_open_files")] public required long MaxOpenFiles { get; init; }

@@ -21,7 +21,7 @@ internal static class JobVerdict
     /// </summary>
     public static int? SignalOf(int exitCode) => exitCode is > 128 and <= 128 + 64 ? exitCode - 128 : null;
 
-    public static JobResult Decide(string jobId, JobOutcome o, long workspaceFree, string? seccompSyscall, long durationMs)
+    public static JobResult Decide(string jobId, JobOutcome o, long workspaceFree, string? seccompSyscall, bool oomKilled, long durationMs)
     {
         var stdout = Decode(o.Stdout);
         var stderr = Decode(o.Stderr);
@@ -52,6 +52,11 @@ internal static class JobVerdict
             case KillReason.None:
             default:
                 break;
+        }
+        if (oomKilled)
+        {
+            // The job's memory cgroup hit its limit and the kernel's OOM killer ended a process of it.
+            return result with { Status = "killed", KilledBy = "memory", Signal = SIGKILL };
         }
         if (exitCode == JobLauncher.SetupFailedExitCode && stderr.StartsWith(SetupFailedPrefix, StringComparison.Ordinal))
         {

@@ -12,4 +12,5 @@ internal static class SandboxLogEvents
     public static readonly EventId StaleJobsRemoved = new(304, "stale-jobs-removed");
     public static readonly EventId SdkPeerRefused = new(305, "sdk-peer-refused");
     public static readonly EventId WarmJobFailed = new(306, "warm-job-failed");
+    public static readonly EventId Cgroups = new(307, "cgroups");
 }

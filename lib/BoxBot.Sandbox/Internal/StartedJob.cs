@@ -4,10 +4,13 @@ namespace BoxBot.Sandbox.Internal;
 /// A job whose launcher is running: its folder, its SDK channel (if any) and its process. A warm one
 /// (<see cref="Warm"/>) was started before its job arrived and waits for the go message.
 /// </summary>
-internal sealed class StartedJob(string jobId, JobDirectory directory, SdkChannel? sdk, JobProcess process, bool warm, string venvStamp)
+internal sealed class StartedJob(string jobId, JobDirectory directory, JobCgroup? cgroup, SdkChannel? sdk, JobProcess process, bool warm, string venvStamp)
 {
     public string JobId { get; } = jobId;
     public JobDirectory Directory { get; } = directory;
+
+    /// <summary>The job's own cgroup, where the runner can make one.</summary>
+    public JobCgroup? Cgroup { get; } = cgroup;
     public SdkChannel? Sdk { get; } = sdk;
     public JobProcess Process { get; } = process;
     public bool Warm { get; } = warm;
@@ -15,11 +18,18 @@ internal sealed class StartedJob(string jobId, JobDirectory directory, SdkChanne
     /// <summary>What the venv looked like when the job was started (a warm job made before an install is not used after it).</summary>
     public string VenvStamp { get; } = venvStamp;
 
-    /// <summary>Releases the channel and the process handle, then unmounts and deletes the folder (which may throw <see cref="IOException"/>).</summary>
+    /// <summary>Releases the channel and the process handle, removes the cgroup, then unmounts and deletes the folder (either may throw <see cref="IOException"/>).</summary>
     public void Release()
     {
         Sdk?.Dispose();
         Process.Dispose();
-        Directory.Dispose();
+        try
+        {
+            Cgroup?.Dispose();
+        }
+        finally
+        {
+            Directory.Dispose();
+        }
     }
 }
