@@ -20,6 +20,11 @@ public sealed partial class SandboxRunner
     // The interpreter's own files: merged-/usr systems have /lib* as links into /usr, which are recreated as links.
     private static readonly string[] SystemPaths = ["/usr", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache"];
 
+    // Network "internet" only: name resolution (glibc's NSS files, the resolver's configuration) and the CA
+    // certificates for TLS (/etc/ssl/certs, links into /usr/share/ca-certificates).
+    private static readonly string[] NetworkPaths = ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf",
+        "/etc/services", "/etc/protocols", "/etc/ssl"];
+
     private SandboxLimits Check(JobRequest request)
     {
         ArgumentNullException.ThrowIfNull(request.Script);
@@ -82,7 +87,7 @@ public sealed partial class SandboxRunner
     /// limits; its bootstrap waits on stdin for the <see cref="GoMessage"/> that brings the job's own.
     /// </summary>
     private JobSpec BuildSpec(string jobId, JobDirectory dir, IReadOnlyDictionary<string, string> secretEnv, SandboxLimits limits,
-        uint uid, uint gid, string? sdkSocket, JobCgroup? cgroup, bool warm)
+        uint uid, uint gid, string? sdkSocket, JobCgroup? cgroup, bool warm, JobNetwork network = JobNetwork.None)
     {
         var env = new Dictionary<string, string>
         {
@@ -117,6 +122,10 @@ public sealed partial class SandboxRunner
         if (!binds.Any(b => pythonDir == b || pythonDir.StartsWith(b + "/", StringComparison.Ordinal)))
         {
             binds.Add(pythonDir);
+        }
+        if (network == JobNetwork.Internet)
+        {
+            binds.AddRange(NetworkPaths.Where(p => BoxBot.Linux.LinuxFile.LStat(p) is not null));
         }
         binds.AddRange(_options.ExtraReadOnlyPaths);
         return new JobSpec

@@ -198,7 +198,7 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             {
                 sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, request.Sdk, _logger, jobId, cancellationToken);
             }
-            var spec = BuildSpec(jobId, dir, SecretEnvironment(request), limits, uid, gid, sdk?.SocketPath, cgroup, warm: false);
+            var spec = BuildSpec(jobId, dir, SecretEnvironment(request), limits, uid, gid, sdk?.SocketPath, cgroup, warm: false, request.Network);
             var process = JobProcess.Start(_options.LauncherPath, spec, request.Network == JobNetwork.None, dir.Path, limits.OutputBytes);
             return new StartedJob(jobId, dir, cgroup, sdk, process, warm: false, venvStamp);
         }

@@ -144,14 +144,15 @@ public sealed class IsolationTests(string start) : WarmAndCold(start)
     [Test]
     public async Task With_network_none_an_abstract_unix_socket_on_the_host_cannot_be_reached()
     {
+        // Two controls: the job's own network namespace (abstract names are per namespace), and seccomp refusing new Unix sockets.
         var name = "boxbot-sandbox-test-" + Environment.ProcessId;
         using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint("\0" + name));
         listener.Listen();
         var script = $"""
             import socket
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 s.connect('\0{name}'); print('CONNECTED')
             except OSError as e:
                 print('failed', e)

@@ -9,7 +9,7 @@ internal static class Jobs
     public static SandboxRunner? Default { get; set; }
 
     public static Task<JobResult> RunAsync(string script, SandboxRunner? runner = null, IReadOnlyDictionary<string, string>? secrets = null,
-        TimeSpan? timeout = null, long? memory = null, ISdkHost? sdk = null)
+        TimeSpan? timeout = null, long? memory = null, ISdkHost? sdk = null, JobNetwork network = JobNetwork.None)
         => (runner ?? Default ?? SandboxFixture.Runner).RunAsync(new JobRequest
         {
             Script = script,
@@ -17,6 +17,7 @@ internal static class Jobs
             Timeout = timeout,
             MemoryBytes = memory,
             Sdk = sdk,
+            Network = network,
         });
 
     public static string Describe(JobResult r) =>

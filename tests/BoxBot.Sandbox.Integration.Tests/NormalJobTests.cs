@@ -62,4 +62,21 @@ public sealed class NormalJobTests(string start) : WarmAndCold(start)
         Assert.That(r.Status, Is.EqualTo("ok"), Jobs.Describe(r));
         Assert.That(r.Stdout, Is.EqualTo("[] /opt/boxbot/runtime\n"));
     }
+
+    [Test]
+    public async Task An_asyncio_script_runs()
+    {
+        // asyncio's event loop wakes itself through a socketpair, which stays allowed.
+        const string script = """
+            import asyncio
+            async def square(n):
+                await asyncio.sleep(0.01)
+                return n * n
+            async def main():
+                return sum(await asyncio.gather(*(square(n) for n in range(5))))
+            print(asyncio.run(main()))
+            """;
+        var r = await Jobs.RunAsync(script);
+        Assert.That((r.Status, r.Stdout), Is.EqualTo(("ok", "30\n")), Jobs.Describe(r));
+    }
 }

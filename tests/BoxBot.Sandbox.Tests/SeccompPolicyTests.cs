@@ -105,6 +105,19 @@ public sealed class SeccompPolicyTests
         }
     }
 
+    [TestCase(1UL, 0x00050000U | 13)] // AF_UNIX: EACCES
+    [TestCase(0x1_0000_0001UL, 0x00050000U | 13)] // the kernel reads domain as int: high word ignored, as by the filter
+    [TestCase(2UL, Allow)] // AF_INET
+    [TestCase(10UL, Allow)] // AF_INET6
+    [TestCase(16UL, Allow)] // AF_NETLINK
+    public void Socket_refuses_only_new_unix_sockets(ulong domain, uint expected)
+    {
+        foreach (var arch in Arches)
+        {
+            Assert.That(Run(arch, Nr(arch, SyscallTable.Socket), domain, 1, 0), Is.EqualTo(expected), arch.ToString());
+        }
+    }
+
     [Test]
     public void Clone3_fails_with_ENOSYS_so_libc_falls_back_to_clone()
     {

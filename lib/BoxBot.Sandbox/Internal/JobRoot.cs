@@ -78,9 +78,17 @@ internal static class JobRoot
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         if (status.IsSymbolicLink)
         {
-            // /lib -> usr/lib on merged-/usr systems: recreate the link rather than binding its target twice.
-            File.CreateSymbolicLink(target, new FileInfo(path).LinkTarget!);
-            return;
+            var link = new FileInfo(path).LinkTarget!;
+            if (Exists(root + Path.GetFullPath(link, Path.GetDirectoryName(path)!)))
+            {
+                // /lib -> usr/lib on merged-/usr systems: recreate the link rather than binding its target twice.
+                File.CreateSymbolicLink(target, link);
+                return;
+            }
+            // A link to something the job does not otherwise see (/etc/resolv.conf -> /run/...): bind what it names.
+            var final = new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName;
+            status = (final is null ? null : LinuxFile.LStat(final)) ?? throw new LaunchFailure("read-only path " + path + " is a dangling link");
+            path = final!;
         }
         if (status.IsDirectory)
         {

@@ -36,7 +36,7 @@ public static class SeccompPolicy
             SeccompArch.Aarch64 => Bpf.AUDIT_ARCH_AARCH64,
             _ => throw new PlatformNotSupportedException($"no seccomp policy for {arch}"),
         };
-        const string Kill = "kill", Allow = "allow", Enosys = "enosys", CloneCheck = "clone", ExecveatCheck = "execveat";
+        const string Kill = "kill", Allow = "allow", Enosys = "enosys", Eacces = "eacces", CloneCheck = "clone", ExecveatCheck = "execveat", SocketCheck = "socket";
         const string Next = ProgramBuilder.Next;
         var p = new ProgramBuilder();
 
@@ -62,7 +62,8 @@ public static class SeccompPolicy
         }
         p.Jump(Bpf.JeqK, (uint)SyscallTable.Clone.On(arch)!.Value, CloneCheck, Next);
         p.Jump(Bpf.JeqK, (uint)SyscallTable.Clone3.On(arch)!.Value, Enosys, Next);
-        p.Jump(Bpf.JeqK, (uint)SyscallTable.Execveat.On(arch)!.Value, ExecveatCheck, Allow);
+        p.Jump(Bpf.JeqK, (uint)SyscallTable.Execveat.On(arch)!.Value, ExecveatCheck, Next);
+        p.Jump(Bpf.JeqK, (uint)SyscallTable.Socket.On(arch)!.Value, SocketCheck, Allow);
 
         // clone(flags, ...): flags are args[0] on both arches. Without CLONE_THREAD it is fork.
         p.Label(CloneCheck);
@@ -77,12 +78,19 @@ public static class SeccompPolicy
         p.Load(Bpf.OffsetArgLow(4));
         p.Jump(Bpf.JeqK, Bpf.AT_EMPTY_PATH, Allow, Kill);
 
+        // socket(domain, type, protocol): no new Unix sockets (domain is an int: the low 32 bits).
+        p.Label(SocketCheck);
+        p.Load(Bpf.OffsetArgLow(0));
+        p.Jump(Bpf.JeqK, Bpf.AF_UNIX, Eacces, Allow);
+
         p.Label(Allow);
         p.Return(Bpf.SECCOMP_RET_ALLOW);
         p.Label(Kill);
         p.Return(Bpf.SECCOMP_RET_KILL_PROCESS);
         p.Label(Enosys);
         p.Return(Bpf.SECCOMP_RET_ERRNO | Bpf.ENOSYS);
+        p.Label(Eacces);
+        p.Return(Bpf.SECCOMP_RET_ERRNO | Bpf.EACCES);
         return p.Build();
     }
 

@@ -27,6 +27,8 @@ internal static class Bpf
     public const uint CLONE_THREAD = 0x00010000;
     public const uint AT_EMPTY_PATH = 0x1000;
     public const uint ENOSYS = 38;
+    public const uint EACCES = 13;
+    public const uint AF_UNIX = 1;
 
     /// <summary>BPF_MAXINSNS: the kernel refuses longer classic programs.</summary>
     public const int MaxInstructions = 4096;

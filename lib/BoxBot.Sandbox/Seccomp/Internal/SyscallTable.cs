@@ -90,6 +90,13 @@ internal static class SyscallTable
     /// <summary>Allowed only for the launcher's pre-opened interpreter descriptor with AT_EMPTY_PATH.</summary>
     internal static readonly Entry Execveat = new("execveat", 322, 281);
 
+    /// <summary>
+    /// Fails with EACCES for AF_UNIX: a job's only Unix socket is its SDK channel (inherited). In the host's
+    /// network namespace (network "internet") abstract Unix sockets of host services would otherwise be
+    /// reachable; path ones are out of sight anyway. socketpair stays allowed (asyncio's self-pipe).
+    /// </summary>
+    internal static readonly Entry Socket = new("socket", 41, 198);
+
     /// <summary>Allowed calls named here only so <see cref="SeccompPolicy.SyscallName"/> and the tests can refer to them.</summary>
     internal static readonly Entry[] Named =
     [
@@ -106,7 +113,7 @@ internal static class SyscallTable
     ];
 
     /// <summary>Every entry, for name lookups and the header test.</summary>
-    internal static IEnumerable<Entry> All => Killed.Append(Clone).Append(Clone3).Append(Execveat).Concat(Named);
+    internal static IEnumerable<Entry> All => Killed.Append(Clone).Append(Clone3).Append(Execveat).Append(Socket).Concat(Named);
 
     internal static string? NameOf(SeccompArch arch, int number)
     {
