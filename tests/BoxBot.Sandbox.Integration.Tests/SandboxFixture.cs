@@ -25,10 +25,15 @@ public sealed class SandboxFixture
         get
         {
             var fromEnv = Environment.GetEnvironmentVariable("BOXBOT_SANDBOX_LAUNCHER");
-            if (!string.IsNullOrEmpty(fromEnv))
-            {
-                return Path.GetFullPath(fromEnv, RepoRoot());
-            }
+            return string.IsNullOrEmpty(fromEnv) ? TestLauncherPath : Path.GetFullPath(fromEnv, RepoRoot());
+        }
+    }
+
+    /// <summary>The test launcher built with the tests (its <c>exec</c> is the shipped one's; it also has a <c>validate</c> command).</summary>
+    public static string TestLauncherPath
+    {
+        get
+        {
             // bin/<Configuration>/net10.0/ of the tests → Launcher/bin/<Configuration>/net10.0/
             var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
             var configuration = output.Parent!.Name;
