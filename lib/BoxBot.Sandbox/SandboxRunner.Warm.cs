@@ -140,7 +140,16 @@ public sealed partial class SandboxRunner
             return false;
         }
         var (uid, gid) = _jobUser!.Value;
-        job.Directory.WriteScript(request.Script, uid, gid);
+        try
+        {
+            job.Directory.WriteScript(request.Script, uid, gid);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogError(SandboxLogEvents.WarmJobFailed, "warm job {JobId}: writing the script: {Message}", job.JobId, e.Message);
+            await DiscardAsync(job);
+            return false;
+        }
         // Without a host the channel closes its end unserved (and the bootstrap closes the job's).
         job.Sdk!.Attach(request.Sdk);
         var go = new GoMessage

@@ -319,6 +319,7 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             }
             await Task.Yield(); // a finished job leaves _jobs in its caller's continuation
         }
+        JobCgroup.RemoveGroups(_cgroups);
         _disposing.Dispose();
     }
 }

@@ -81,7 +81,8 @@ public class DevUpTests
         await dev.WaitForLineAsync("all 5 daemons up");
         var pids = DaemonPids(dev);
 
-        TestEnv.Signal(pids[0], LinuxProcess.SIGKILL);
+        // The agent: a killed sandbox daemon would leave its job cgroups for its next start to remove (SandboxDaemonTests).
+        TestEnv.Signal(AgentPid(), LinuxProcess.SIGKILL);
 
         Assert.That(dev.WaitExit(), Is.EqualTo(1), dev.Log);
         Assert.That(dev.Log, Does.Contain("stopping the others"));
@@ -146,6 +147,13 @@ public class DevUpTests
 
     private ObservedProcess StartDevUp() =>
         new(TestEnv.Exe("boxbot"), ["dev", "up", "--config", _config], new Dictionary<string, string> { ["BOXBOT_HOME"] = _home });
+
+    private int AgentPid()
+    {
+        var (_, stdout, _) = TestEnv.Run(TestEnv.Exe("boxbot"), ["status", "--json"], new Dictionary<string, string?> { ["BOXBOT_HOME"] = _home });
+        using var doc = JsonDocument.Parse(stdout);
+        return doc.RootElement.GetProperty("daemons").EnumerateArray().Single(d => d.GetProperty("name").GetString() == "agent").GetProperty("pid").GetInt32();
+    }
 
     private List<int> DaemonPids(ObservedProcess dev)
     {

@@ -177,6 +177,24 @@ internal sealed partial class JobCgroup : IDisposable
     }
 
     /// <summary>
+    /// v1: removes this runner's own group folders (made by Detect) once its jobs' cgroups are gone, so a
+    /// runner leaves nothing behind in the host's hierarchies. v2: nothing (the parent is the runner's own cgroup).
+    /// A group still holding a job cgroup stays (rmdir refuses), for the next runner's <see cref="RemoveStale"/>.
+    /// </summary>
+    public static void RemoveGroups(CgroupSupport support)
+    {
+        ArgumentNullException.ThrowIfNull(support);
+        if (support.Mode != CgroupMode.V1)
+        {
+            return;
+        }
+        foreach (var parent in support.Parents)
+        {
+            _ = rmdir(parent);
+        }
+    }
+
+    /// <summary>
     /// Kills every process in <paramref name="dir"/> and its child cgroups and removes them, waiting
     /// at most <see cref="RemoveTimeout"/> for the dying to leave. A missing folder is success.
     /// </summary>
