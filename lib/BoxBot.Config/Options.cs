@@ -31,10 +31,13 @@ public sealed record IpcOptions(TimeSpan RequestTimeout, int MaxConnections)
     public static IpcOptions Default { get; } = new();
 }
 
+/// <summary>The agent (<c>[agent]</c>), including where approved Python packages for sandbox jobs come from.</summary>
 /// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
-public sealed record AgentOptions(string SocketGroup)
+/// <param name="PackageIndexUrl">The package index pip resolves and downloads from (https, or http to a loopback host); null for none.</param>
+/// <param name="PackageFindLinks">A local folder of wheels pip also looks in (absolute path); <c>""</c> for none.</param>
+public sealed record AgentOptions(string SocketGroup, Uri? PackageIndexUrl, string PackageFindLinks)
 {
-    public AgentOptions() : this("") { }
+    public AgentOptions() : this("", new Uri("https://pypi.org/simple"), "") { }
 
     public static AgentOptions Default { get; } = new();
 }

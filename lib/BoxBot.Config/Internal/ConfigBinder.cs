@@ -23,7 +23,10 @@ internal sealed partial class ConfigBinder(
         Ipc = new IpcOptions(
             TimeSpan.FromMilliseconds(Int("ipc.request_timeout_ms", f.Ipc.RequestTimeoutMs, 100, 600_000)),
             Int("ipc.max_connections", f.Ipc.MaxConnections, 1, 1024)),
-        Agent = new AgentOptions(Group("agent.socket_group", f.Agent.SocketGroup)),
+        Agent = new AgentOptions(
+            Group("agent.socket_group", f.Agent.SocketGroup),
+            PackageIndex("agent.package_index_url", f.Agent.PackageIndexUrl),
+            OptionalAbsolutePath("agent.package_find_links", f.Agent.PackageFindLinks, "/var/lib/boxbot/wheels")),
         Sandbox = new SandboxOptions(
             Group("sandbox.socket_group", f.Sandbox.SocketGroup),
             User("sandbox.job_user", f.Sandbox.JobUser),
@@ -106,6 +109,53 @@ internal sealed partial class ConfigBinder(
         }
 
         return value;
+    }
+
+    private string OptionalAbsolutePath(string key, string value, string example)
+    {
+        Known(key);
+        if (value.Length > 0 && (!Path.IsPathFullyQualified(value) || value.Split('/').Contains("..")))
+        {
+            Fail(key, $"must be \"\" or an absolute path such as {example}, got \"{value}\"");
+        }
+
+        return value;
+    }
+
+    // pip talks to the index before any human has seen what it offers: only https, or plain http to this machine
+    // (a local mirror), and no credentials in a file that many can read.
+    private Uri? PackageIndex(string key, string value)
+    {
+        Known(key);
+        if (value.Length == 0)
+        {
+            return null;
+        }
+
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+            || uri.Host.Length == 0
+            || uri.Query.Length > 0
+            || uri.Fragment.Length > 0)
+        {
+            Fail(key, $"must be \"\" (no index) or an https:// URL of a package index such as https://pypi.org/simple, got \"{value}\"");
+            return null;
+        }
+
+        if (uri.UserInfo.Length > 0)
+        {
+            // Never echo the value: it holds what looks like a password.
+            Fail(key, "must not contain a user or password");
+            return null;
+        }
+
+        if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
+        {
+            Fail(key, $"must use https:// (plain http:// only to a loopback address such as 127.0.0.1), got \"{value}\"");
+            return null;
+        }
+
+        return uri;
     }
 
     private int Int(string key, long value, int min, int max, string hint = "")

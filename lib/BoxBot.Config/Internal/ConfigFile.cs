@@ -13,7 +13,7 @@ internal sealed class ConfigFile
 {
     [JsonPropertyName("box")] public BoxSection Box { get; set; } = new();
     [JsonPropertyName("ipc")] public IpcSection Ipc { get; set; } = new();
-    [JsonPropertyName("agent")] public SocketSection Agent { get; set; } = new();
+    [JsonPropertyName("agent")] public AgentSection Agent { get; set; } = new();
     [JsonPropertyName("sandbox")] public SandboxSection Sandbox { get; set; } = new();
     [JsonPropertyName("webhook")] public WebhookSection Webhook { get; set; } = new();
     [JsonPropertyName("perception")] public SocketSection Perception { get; set; } = new();
@@ -32,7 +32,13 @@ internal sealed class IpcSection
     [JsonPropertyName("max_connections")] public long MaxConnections { get; set; } = IpcOptions.Default.MaxConnections;
 }
 
-// agent and perception share this shape; their defaults are equal, checked by a test.
+internal sealed class AgentSection
+{
+    [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = AgentOptions.Default.SocketGroup;
+    [JsonPropertyName("package_index_url")] public string PackageIndexUrl { get; set; } = AgentOptions.Default.PackageIndexUrl?.OriginalString ?? "";
+    [JsonPropertyName("package_find_links")] public string PackageFindLinks { get; set; } = AgentOptions.Default.PackageFindLinks;
+}
+
 internal sealed class SocketSection
 {
     [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = "";
