@@ -6,11 +6,12 @@ using Microsoft.Extensions.Logging;
 namespace BoxBot.Agent;
 
 /// <summary>
-/// The agent daemon's own work so far: the secret store (<c>secrets.*</c>) and running scripts in the
+/// The agent daemon's own work so far: the secret store (<c>secrets.*</c>), running scripts in the
 /// sandbox for admins (<c>sandbox.run</c>), resolving the secrets a script names from the store so
-/// values never pass through the CLI or any log.
+/// values never pass through the CLI or any log, and approved packages for those scripts
+/// (<c>packages.*</c>, <c>approvals.*</c>; <c>AgentService.Packages.cs</c>).
 /// </summary>
-public sealed class AgentService : IDaemonService
+public sealed partial class AgentService : IDaemonService
 {
     /// <summary>Largest script accepted, in UTF-16 characters (the IPC frame limit is 1 MiB).</summary>
     public const int MaxScriptChars = 256 * 1024;
@@ -39,6 +40,7 @@ public sealed class AgentService : IDaemonService
             (p, _, _) => ValueTask.FromResult(new SecretPresence(_secrets.Names().Contains(p.Name))));
         server.Map(SandboxMethods.Run, context.Operators, json.SandboxRunRequest, json.SandboxRunResult, RunAsync,
             _maxJobTime + SandboxCallMargin);
+        StartPackages(context);
         return Task.CompletedTask;
     }
 
@@ -99,7 +101,17 @@ public sealed class AgentService : IDaemonService
 
     public Task DrainAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public void AddStatus(IDictionary<string, string> details) => details["secrets"] = (_secrets?.Names().Count ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public void AddStatus(IDictionary<string, string> details)
+    {
+        details["secrets"] = (_secrets?.Names().Count ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        details["pending_approvals"] = (_packages?.Store.PendingCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public async ValueTask DisposeAsync()
+    {
+        if (_packages is not null)
+        {
+            await _packages.DisposeAsync();
+        }
+    }
 }

@@ -1,0 +1,47 @@
+using BoxBot.Contracts;
+using BoxBot.Hosting;
+using BoxBot.Ipc;
+
+namespace BoxBot.Agent;
+
+/// <summary>The <c>packages.*</c> and <c>approvals.*</c> methods: admins request, list, approve and deny (docs/packages.md).</summary>
+public sealed partial class AgentService
+{
+    // Resolving and installing wait for pip (and for each other: one pip at a time), each run bounded by PipTimeout.
+    private static readonly TimeSpan PipCallMargin = TimeSpan.FromSeconds(30);
+
+    private PackageApprovals? _packages;
+
+    private void StartPackages(DaemonContext context)
+    {
+        var agent = context.Config.Agent;
+        _packages = new PackageApprovals(new PackageOptions
+        {
+            Python = context.Config.Sandbox.Python,
+            Venv = context.Paths.SandboxVenv,
+            StateDir = context.StateDir,
+            IndexUrl = agent.PackageIndexUrl,
+            FindLinks = agent.PackageFindLinks,
+        }, TimeProvider.System, _log);
+        var packages = _packages;
+        var pip = PackageOptions.DefaultPipTimeout;
+        var json = PackagesJsonContext.Default;
+        var admins = context.Operators;
+        var server = context.Server;
+        server.Map(PackageMethods.Request, admins, json.PackageRequest, json.Approval,
+            async (p, rpc, ct) => await packages.RequestAsync(p, Caller(rpc), ct), 2 * pip + PipCallMargin);
+        server.Map(PackageMethods.List, admins, ContractsJsonContext.Default.EmptyParams, json.InstalledPackageList,
+            async (_, _, ct) => await packages.InstalledAsync(ct));
+        server.Map(ApprovalMethods.List, admins, json.ApprovalListRequest, json.ApprovalList,
+            (p, _, _) => ValueTask.FromResult(new ApprovalList(packages.Store.List(p.All))));
+        server.Map(ApprovalMethods.Show, admins, json.ApprovalId, json.Approval,
+            (p, _, _) => ValueTask.FromResult(packages.Store.Get(p.Id)));
+        // The install does not stop when the caller goes away; the method's limit covers the venv, the version query and pip.
+        server.Map(ApprovalMethods.Approve, admins, json.ApprovalId, json.Approval,
+            async (p, rpc, _) => await packages.ApproveAsync(p.Id, Caller(rpc)), 3 * pip + PipCallMargin);
+        server.Map(ApprovalMethods.Deny, admins, json.ApprovalId, json.Approval,
+            (p, rpc, _) => ValueTask.FromResult(packages.Deny(p.Id, Caller(rpc))));
+    }
+
+    private static string Caller(RpcContext rpc) => $"uid {rpc.Peer.Uid}";
+}

@@ -1,0 +1,303 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using BoxBot.Config;
+using BoxBot.Contracts;
+using BoxBot.Ipc;
+
+namespace BoxBot.Agent;
+
+/// <summary>
+/// Requests that wait for a human (<c>approvals.json</c>, mode 0600, written atomically, so they survive restarts).
+/// The state machine is the only way through: pending → installing → installed | failed, pending → denied | expired.
+/// Pending approvals expire after <see cref="Lifetime"/> and at most <see cref="MaxPending"/> wait at once. Whoever
+/// decides (the CLI today, the touchscreen and WhatsApp later) goes through <see cref="BeginInstall"/> and
+/// <see cref="Deny"/>. Errors a caller can cause are <see cref="RpcException"/>s that say what to do.
+/// </summary>
+public sealed class ApprovalStore
+{
+    public const int MaxPending = 16;
+    /// <summary>Decided approvals kept for <c>approvals list --all</c>; the audit log keeps them all.</summary>
+    public const int MaxKept = 200;
+    public static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(24);
+    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    private readonly string _path;
+    private readonly TimeProvider _time;
+    private readonly Action<Approval> _endedWithoutDecision;
+    private readonly Lock _gate = new();
+    private List<Approval> _approvals;
+
+    /// <param name="path">The state file.</param>
+    /// <param name="time">The clock (tests pass their own).</param>
+    /// <param name="endedWithoutDecision">
+    /// Called (outside the store's lock) for each approval that expired, or that a restart found half-installed and
+    /// ended as failed; the agent audits them.
+    /// </param>
+    /// <param name="lifetime">How long a pending approval waits; <see cref="DefaultLifetime"/> when null.</param>
+    public ApprovalStore(string path, TimeProvider time, Action<Approval>? endedWithoutDecision = null, TimeSpan? lifetime = null)
+    {
+        _path = path;
+        _time = time;
+        _endedWithoutDecision = endedWithoutDecision ?? (_ => { });
+        Lifetime = lifetime ?? DefaultLifetime;
+        _approvals = Load(path);
+        // An install that was running when the agent stopped did not finish: pip may have moved part of the set.
+        var interrupted = Update(a => a.State == ApprovalStates.Installing, a => a with
+        {
+            State = ApprovalStates.Failed,
+            Error = "the agent stopped during the install; check `boxbot packages list` and request the packages again",
+        });
+        Report(interrupted);
+    }
+
+    public TimeSpan Lifetime { get; }
+
+    public int PendingCount
+    {
+        get
+        {
+            Report(ExpireDue());
+            lock (_gate)
+            {
+                return _approvals.Count(a => a.State == ApprovalStates.Pending);
+            }
+        }
+    }
+
+    /// <summary>Throws Busy when <see cref="MaxPending"/> approvals wait already (checked before the slow resolve, and again on add).</summary>
+    public void EnsureRoom()
+    {
+        if (PendingCount >= MaxPending)
+        {
+            throw Full();
+        }
+    }
+
+    /// <summary>A new pending approval for <paramref name="packages"/>, exactly as resolved.</summary>
+    public Approval Add(string requestedBy, string? reason, IReadOnlyList<string> specs, IReadOnlyList<ResolvedPackage> packages)
+    {
+        foreach (var p in packages)
+        {
+            RequireValid(p);
+        }
+        Report(ExpireDue());
+        lock (_gate)
+        {
+            if (_approvals.Count(a => a.State == ApprovalStates.Pending) >= MaxPending)
+            {
+                throw Full();
+            }
+            var now = _time.GetUtcNow();
+            var approval = new Approval
+            {
+                Id = NewId(),
+                Kind = ApprovalKinds.Packages,
+                State = ApprovalStates.Pending,
+                CreatedAt = now,
+                ExpiresAt = now + Lifetime,
+                RequestedBy = requestedBy,
+                Reason = reason,
+                Specs = [.. specs],
+                Packages = [.. packages],
+            };
+            Save([.. _approvals, approval]);
+            return approval;
+        }
+    }
+
+    public Approval Get(string id)
+    {
+        Report(ExpireDue());
+        lock (_gate)
+        {
+            return Find(id);
+        }
+    }
+
+    /// <summary>Pending approvals (or all kept ones), oldest first.</summary>
+    public IReadOnlyList<Approval> List(bool all)
+    {
+        Report(ExpireDue());
+        lock (_gate)
+        {
+            return [.. _approvals.Where(a => all || a.State == ApprovalStates.Pending).OrderBy(a => a.CreatedAt)];
+        }
+    }
+
+    /// <summary>pending → installing, recording who approved. Anything else (unknown, expired, decided) throws.</summary>
+    public Approval BeginInstall(string id, string approvedBy) =>
+        Decide(id, a => a with { State = ApprovalStates.Installing, DecidedAt = _time.GetUtcNow(), DecidedBy = approvedBy });
+
+    /// <summary>pending → denied.</summary>
+    public Approval Deny(string id, string deniedBy) =>
+        Decide(id, a => a with { State = ApprovalStates.Denied, DecidedAt = _time.GetUtcNow(), DecidedBy = deniedBy });
+
+    /// <summary>installing → installed (<paramref name="error"/> null) or failed.</summary>
+    public Approval Finish(string id, string? error)
+    {
+        lock (_gate)
+        {
+            var current = Find(id);
+            if (current.State != ApprovalStates.Installing)
+            {
+                throw new InvalidOperationException($"approval {id} is {current.State}, not installing");
+            }
+            var next = current with { State = error is null ? ApprovalStates.Installed : ApprovalStates.Failed, Error = error };
+            Save([.. _approvals.Select(a => a.Id == id ? next : a)]);
+            return next;
+        }
+    }
+
+    private Approval Decide(string id, Func<Approval, Approval> change)
+    {
+        Report(ExpireDue());
+        lock (_gate)
+        {
+            var current = Find(id);
+            if (current.State != ApprovalStates.Pending)
+            {
+                throw new RpcException(RpcErrorCodes.InvalidParams, current.State switch
+                {
+                    ApprovalStates.Expired => $"approval {id} expired at {current.ExpiresAt:u} without a decision; request the packages again",
+                    _ => $"approval {id} is {current.State}{(current.DecidedBy is null ? "" : " (by " + current.DecidedBy + ")")}, not pending",
+                });
+            }
+            var next = change(current);
+            Save([.. _approvals.Select(a => a.Id == id ? next : a)]);
+            return next;
+        }
+    }
+
+    private List<Approval> ExpireDue()
+    {
+        var now = _time.GetUtcNow();
+        return Update(a => a.State == ApprovalStates.Pending && now >= a.ExpiresAt, a => a with
+        {
+            State = ApprovalStates.Expired,
+            DecidedAt = now,
+            Error = $"nobody approved or denied it within {Lifetime.TotalHours:0.#} h",
+        });
+    }
+
+    /// <summary>Applies <paramref name="change"/> to every approval matching <paramref name="which"/>, saves once, returns the changed ones.</summary>
+    private List<Approval> Update(Func<Approval, bool> which, Func<Approval, Approval> change)
+    {
+        lock (_gate)
+        {
+            var changed = new List<Approval>();
+            var next = _approvals.Select(a =>
+            {
+                if (!which(a))
+                {
+                    return a;
+                }
+                var updated = change(a);
+                changed.Add(updated);
+                return updated;
+            }).ToList();
+            if (changed.Count > 0)
+            {
+                Save(next);
+            }
+            return changed;
+        }
+    }
+
+    private void Report(List<Approval> ended)
+    {
+        foreach (var a in ended)
+        {
+            _endedWithoutDecision(a);
+        }
+    }
+
+    private Approval Find(string id) =>
+        _approvals.FirstOrDefault(a => a.Id == id)
+        ?? throw new RpcException(RpcErrorCodes.InvalidParams, IsValidId(id)
+            ? $"no approval {id} (see `boxbot approvals list --all`)"
+            : "an approval id is 8 characters of 0-9 and a-f, as `boxbot approvals list` shows it");
+
+    private string NewId()
+    {
+        while (true)
+        {
+            var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+            if (!_approvals.Any(a => a.Id == id))
+            {
+                return id;
+            }
+        }
+    }
+
+    public static bool IsValidId(string? id) => id is { Length: 8 } && id.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+
+    private static RpcException Full() =>
+        new(RpcErrorCodes.Busy, $"{MaxPending} approvals are pending already; approve or deny some first (`boxbot approvals list`)");
+
+    /// <summary>Must hold the lock. Keeps every undecided approval and the newest decided ones up to <see cref="MaxKept"/>.</summary>
+    private void Save(List<Approval> approvals)
+    {
+        var open = approvals.Where(a => a.State is ApprovalStates.Pending or ApprovalStates.Installing);
+        var decided = approvals.Where(a => a.State is not (ApprovalStates.Pending or ApprovalStates.Installing))
+            .OrderByDescending(a => a.DecidedAt ?? a.CreatedAt).Take(Math.Max(0, MaxKept - open.Count()));
+        var keep = open.Concat(decided).Select(a => a.Id).ToHashSet(StringComparer.Ordinal);
+        var kept = approvals.Where(a => keep.Contains(a.Id)).ToList(); // in the order they were made
+        AtomicFile.WriteAllText(_path, JsonSerializer.Serialize(new ApprovalFile { Approvals = kept }, ApprovalFileContext.Default.ApprovalFile), Private);
+        _approvals = kept;
+    }
+
+    private static void RequireValid(ResolvedPackage p)
+    {
+        if (!PackageSpecs.IsValidName(p.Name) || !PackageSpecs.IsValidVersion(p.Version) || !PackageSpecs.IsValidSha256(p.Sha256)
+            || !PackageSpecs.IsValidWheelFile(p.File) || (p.InstalledVersion is not null && !PackageSpecs.IsValidVersion(p.InstalledVersion)))
+        {
+            throw new ArgumentException($"not a valid resolved package: '{p.Name}' '{p.Version}'");
+        }
+    }
+
+    private static List<Approval> Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+        if ((File.GetUnixFileMode(path) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            throw new IOException($"{path} can be changed by others than its owner (a pending approval is what an admin approves); fix it with: chmod 600 {path}");
+        }
+        try
+        {
+            var file = JsonSerializer.Deserialize(File.ReadAllText(path), ApprovalFileContext.Default.ApprovalFile);
+            var approvals = file?.Approvals ?? [];
+            foreach (var a in approvals)
+            {
+                if (!IsValidId(a.Id) || a.Kind != ApprovalKinds.Packages || a.Packages is null || a.Specs is null
+                    || a.State is not (ApprovalStates.Pending or ApprovalStates.Installing or ApprovalStates.Installed
+                        or ApprovalStates.Failed or ApprovalStates.Denied or ApprovalStates.Expired))
+                {
+                    throw new IOException($"{path} holds an invalid approval ('{a.Id}'); restore the file from a backup or delete it (the audit log keeps the history)");
+                }
+                foreach (var p in a.Packages)
+                {
+                    RequireValid(p);
+                }
+            }
+            return [.. approvals];
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException)
+        {
+            throw new IOException($"{path} is not a valid approvals file ({e.Message}); restore it from a backup or delete it (the audit log keeps the history)", e);
+        }
+    }
+}
+
+internal sealed class ApprovalFile
+{
+    [JsonPropertyName("version")] public int Version { get; set; } = 1;
+    [JsonPropertyName("approvals")] public List<Approval> Approvals { get; set; } = [];
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(ApprovalFile))]
+internal sealed partial class ApprovalFileContext : JsonSerializerContext;
