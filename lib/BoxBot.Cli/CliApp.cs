@@ -22,6 +22,8 @@ public static class CliApp
             DevCommand.Create(),
             SandboxCommand.Create(),
             SecretsCommand.Create(),
+            PackagesCommand.Create(),
+            ApprovalsCommand.Create(),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

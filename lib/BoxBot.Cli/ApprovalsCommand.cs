@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Text.Json;
+using BoxBot.Cli.Internal;
+using BoxBot.Contracts;
+
+namespace BoxBot.Cli;
+
+internal static class ApprovalsCommand
+{
+    public static Command Create()
+    {
+        var all = new Option<bool>("--all") { Description = "Also show decided, failed and expired approvals (the newest 200 are kept)." };
+        var listJson = CommonOptions.Json();
+        var list = new Command("list", "List pending approvals (oldest first): id, state, since when, who asked, the packages.") { all, listJson };
+        list.SetAction(async (parse, ct) =>
+        {
+            var (result, code) = await AgentCall.CallAsync(ApprovalMethods.List, new ApprovalListRequest(parse.GetValue(all)),
+                PackagesJsonContext.Default.ApprovalListRequest, PackagesJsonContext.Default.ApprovalList, null, ct);
+            if (result is null)
+            {
+                return code;
+            }
+            if (parse.GetValue(listJson))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(result, PackagesJsonContext.Default.ApprovalList));
+            }
+            else if (result.Approvals.Count == 0)
+            {
+                await Console.Error.WriteLineAsync(parse.GetValue(all) ? "boxbot: no approvals" : "boxbot: no pending approvals");
+            }
+            else
+            {
+                Console.Write(ApprovalText.Table(result.Approvals));
+            }
+            return code;
+        });
+
+        var showId = Id();
+        var showJson = CommonOptions.Json();
+        var show = new Command("show",
+            "Show one approval in full: who asked and why, and every wheel it installs (file name and sha256, dependencies included).")
+        { showId, showJson };
+        show.SetAction(async (parse, ct) =>
+        {
+            var (approval, code) = await AgentCall.CallAsync(ApprovalMethods.Show, new ApprovalId(parse.GetValue(showId)!),
+                PackagesJsonContext.Default.ApprovalId, PackagesJsonContext.Default.Approval, null, ct);
+            if (approval is not null)
+            {
+                Console.Write(parse.GetValue(showJson) ? JsonSerializer.Serialize(approval, PackagesJsonContext.Default.Approval) + "\n" : ApprovalText.Details(approval));
+            }
+            return code;
+        });
+
+        var approveId = Id();
+        var approveJson = CommonOptions.Json();
+        var approve = new Command("approve",
+            "Approve a pending request: the agent installs exactly the wheels `approvals show` lists, each pinned to its sha256, " +
+            "into the venv jobs read. A file that changed since the request is refused and nothing is installed. Waits for the " +
+            "install; the outcome is in the audit log either way. Exit code 0 when installed, 1 when the install failed.")
+        { approveId, approveJson };
+        approve.SetAction(async (parse, ct) =>
+        {
+            var (approval, code) = await AgentCall.CallAsync(ApprovalMethods.Approve, new ApprovalId(parse.GetValue(approveId)!),
+                PackagesJsonContext.Default.ApprovalId, PackagesJsonContext.Default.Approval, PackagesCommand.PipCallTimeout, ct);
+            if (approval is null)
+            {
+                return code;
+            }
+            if (parse.GetValue(approveJson))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(approval, PackagesJsonContext.Default.Approval));
+            }
+            else if (approval.State == ApprovalStates.Installed)
+            {
+                Console.WriteLine($"approval {approval.Id}: installed {ApprovalText.Packages(approval.Packages)}");
+            }
+            if (approval.State != ApprovalStates.Installed)
+            {
+                await Console.Error.WriteLineAsync($"boxbot: approval {approval.Id}: {approval.State}: {approval.Error}");
+                return ExitCodes.Failure;
+            }
+            return ExitCodes.Ok;
+        });
+
+        var denyId = Id();
+        var denyJson = CommonOptions.Json();
+        var deny = new Command("deny", "Deny a pending request: nothing is installed, and the decision is kept in the audit log.") { denyId, denyJson };
+        deny.SetAction(async (parse, ct) =>
+        {
+            var (approval, code) = await AgentCall.CallAsync(ApprovalMethods.Deny, new ApprovalId(parse.GetValue(denyId)!),
+                PackagesJsonContext.Default.ApprovalId, PackagesJsonContext.Default.Approval, null, ct);
+            if (approval is not null)
+            {
+                Console.WriteLine(parse.GetValue(denyJson)
+                    ? JsonSerializer.Serialize(approval, PackagesJsonContext.Default.Approval)
+                    : $"approval {approval.Id}: denied; nothing installed");
+            }
+            return code;
+        });
+        return new Command("approvals",
+            "Decide what waits for a human (admins): today, package requests from `boxbot packages request`. A pending approval " +
+            "expires after 24 hours; at most 16 wait at once. Every decision and install is appended to the agent's " +
+            "packages-audit.log.")
+        { list, show, approve, deny };
+    }
+
+    private static Argument<string> Id() => new("ID") { Description = "The approval's id (8 characters, as `boxbot approvals list` shows it)." };
+}
