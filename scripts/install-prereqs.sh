@@ -3,6 +3,7 @@
 # missing ones (apt-get update runs once, only when something is missing). Idempotent.
 #   nats-server  the mesh broker the tests start (and `make run` uses if you configure a mesh)
 #   python3      the interpreter sandbox jobs run in (Debian's, not a user-installed one)
+#   python3-pip, python3-venv   the agent installs approved packages with Debian's pip into a venv
 #   zlib1g-dev   Native AOT links against libz
 #   clang        the Native AOT linker driver (gcc works too and is used when present)
 #   util-linux, passwd   setpriv, unshare and useradd: the sandbox runner and the root tests
@@ -17,7 +18,7 @@ fi
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 need=()
-for package in nats-server python3 zlib1g-dev util-linux passwd linux-libc-dev; do
+for package in nats-server python3 python3-pip python3-venv zlib1g-dev util-linux passwd linux-libc-dev; do
     installed "$package" || need+=("$package")
 done
 if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
