@@ -47,11 +47,11 @@ internal static class ApprovalText
     public static string Table(IReadOnlyList<Approval> approvals)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{"ID",-8}  {"STATE",-10}  {"SINCE",-25}  {"REQUESTED BY",-12}  PACKAGES");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"ID",-8}  {"STATE",-10}  {"SINCE",-26}  {"REQUESTED BY",-12}  PACKAGES");
         foreach (var a in approvals)
         {
             var packages = string.Join(", ", a.Packages.Select(p => $"{p.Name}=={p.Version}"));
-            text.AppendLine(CultureInfo.InvariantCulture, $"{a.Id,-8}  {a.State,-10}  {Time(a.DecidedAt ?? a.CreatedAt),-25}  {a.RequestedBy,-12}  {packages}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{a.Id,-8}  {a.State,-10}  {Time(a.DecidedAt ?? a.CreatedAt),-26}  {a.RequestedBy,-12}  {packages}");
         }
         return text.ToString();
     }
