@@ -21,7 +21,7 @@ public static class RpcErrorCodes
     public const int Unauthorized = -32001;
     /// <summary>The method did not finish within its server-side time limit.</summary>
     public const int Timeout = -32002;
-    /// <summary>The server is at capacity (connections or queue); try again later.</summary>
+    /// <summary>The server is at capacity (connections, a job queue, pending approvals); try again later.</summary>
     public const int Busy = -32003;
     /// <summary>The server is shutting down and takes no new requests.</summary>
     public const int ShuttingDown = -32004;

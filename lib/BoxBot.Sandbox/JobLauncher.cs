@@ -25,6 +25,9 @@ public static unsafe class JobLauncher
         var step = "read spec";
         try
         {
+            // The job's root is built with the modes written here, whatever umask the daemon runs under
+            // (a hardened unit has 077: mount points would be 0700 root and the job could not reach them).
+            _ = umask(0x12); // 022
             var spec = ReadSpec();
             if (!spec.WaitForGo)
             {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace BoxBot.Sandbox.Integration.Tests;
@@ -103,5 +104,25 @@ public sealed class RunnerTests
         await process.WaitForExitAsync();
         Assert.That(process.ExitCode, Is.EqualTo(1), output);
         Assert.That(output, Does.Contain("must run as root"));
+    }
+
+    [DllImport("libc")]
+    private static extern uint umask(uint mask);
+
+    [Test]
+    public async Task A_runner_under_umask_077_still_builds_a_root_the_job_can_use()
+    {
+        // A hardened unit (UMask=0077) must not leave the job's mount points unreachable to the job user.
+        await using var runner = new SandboxRunner(SandboxFixture.Options("umask") with { WarmJobs = 0 }, NullLogger.Instance);
+        var old = umask(0x3F);
+        try
+        {
+            var r = await Jobs.RunAsync("import bb, os\nprint(oct(os.stat('/opt/boxbot/runtime').st_mode & 0o777))", runner);
+            Assert.That((r.Status, r.Stdout), Is.EqualTo(("ok", "0o755\n")), Jobs.Describe(r));
+        }
+        finally
+        {
+            umask(old);
+        }
     }
 }

@@ -55,6 +55,9 @@ internal static unsafe partial class SandboxNative
     public static long SysPivotRoot => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 41 : 155;
     public static long SysExecveat => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 281 : 322;
 
+    [LibraryImport("libc")]
+    public static partial uint umask(uint mask);
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int mount(string? source, string target, string? fstype, ulong flags, string? data);
 
