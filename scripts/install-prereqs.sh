@@ -8,6 +8,7 @@
 #   clang        the Native AOT linker driver (gcc works too and is used when present)
 #   util-linux, passwd   setpriv, unshare and useradd: the sandbox runner and the root tests
 #   linux-libc-dev       kernel headers the seccomp tests check the syscall tables against
+#   ca-certificates      TLS roots: network = internet jobs get /etc/ssl (a test checks they arrive)
 set -euo pipefail
 
 if ! command -v dotnet >/dev/null 2>&1; then
@@ -18,7 +19,7 @@ fi
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 need=()
-for package in nats-server python3 python3-pip python3-venv zlib1g-dev util-linux passwd linux-libc-dev; do
+for package in nats-server python3 python3-pip python3-venv zlib1g-dev util-linux passwd linux-libc-dev ca-certificates; do
     installed "$package" || need+=("$package")
 done
 if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
