@@ -9,24 +9,33 @@ namespace BoxBot.Sandbox;
 /// Puts the sandbox daemon in a mount namespace of its own, so that the job workspaces it mounts
 /// (warm jobs keep two mounted all the time) never outlive it: if the daemon is killed, they go with
 /// its namespace instead of staying mounted under the state folder until the next start. A unit with
-/// <c>PrivateMounts=yes</c> already does this; otherwise (dev up, by hand) the daemon re-executes
-/// itself, same pid, under <c>unshare --mount --propagation private</c>.
+/// <c>PrivateMounts=yes</c> gives the same; the daemon does it itself anyway (dev up, by hand, any
+/// unit): it re-executes itself, same pid, under <c>unshare --mount --propagation private</c>, once.
 /// </summary>
 public static partial class PrivateMounts
 {
     private const string Unshare = "/usr/bin/unshare";
 
-    /// <summary>True when this process's mount namespace is not PID 1's.</summary>
-    public static bool IsPrivate() => NamespaceOf("self") is { } own && NamespaceOf("1") is { } init && own != init;
+    /// <summary>Set for the re-executed daemon: the mount namespace it came from (so it never loops, and can tell it got a new one).</summary>
+    public const string FromVariable = "BOXBOT_SANDBOX_MOUNTS_FROM";
 
     /// <summary>
-    /// As root, in PID 1's mount namespace: replaces this process with itself under <c>unshare</c> and
-    /// does not return. Otherwise (not root, already private, unshare missing) returns and says why not on stderr when it matters.
+    /// As root, the first time: replaces this process with itself under <c>unshare</c> and does not return.
+    /// Otherwise (not root, already re-executed, unshare missing) returns, saying on stderr why when it matters.
     /// </summary>
     public static void Enter(IReadOnlyList<string> args)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (LinuxProcess.EffectiveUid != 0 || IsPrivate() || Environment.ProcessPath is not { } self)
+        var own = NamespaceOf("self");
+        if (Environment.GetEnvironmentVariable(FromVariable) is { } from)
+        {
+            if (from == own)
+            {
+                Console.Error.WriteLine($"boxbot-sandbox: {Unshare} --mount left the daemon in its old mount namespace; job workspaces stay mounted if it is killed");
+            }
+            return;
+        }
+        if (LinuxProcess.EffectiveUid != 0 || own is null || Environment.ProcessPath is not { } self)
         {
             return;
         }
@@ -41,6 +50,7 @@ public static partial class PrivateMounts
         {
             env.Add($"{e.Key}={e.Value}");
         }
+        env.Add($"{FromVariable}={own}");
         var argv = NativeStrings.Array([Unshare, "--mount", "--propagation", "private", "--", self, .. args]);
         var envp = NativeStrings.Array(env);
         _ = execve(NativeStrings.String(Unshare), argv, envp);
