@@ -1,6 +1,5 @@
 using System.Text.Json;
 using BoxBot.Contracts;
-using BoxBot.Linux;
 
 namespace BoxBot.Integration.Tests;
 
@@ -13,21 +12,22 @@ namespace BoxBot.Integration.Tests;
 [Category("root")]
 public class PackageTests
 {
-    private string _home = "";
+    private DevBox? _box;
+
+    private string Home => _box!.Home;
     private string _wheels = "";
     private string _marker = "";
-    private ObservedProcess? _dev;
 
-    private string Venv => Path.Combine(_home, "state", "boxbot-sandbox", "venv");
-    private string AuditLog => Path.Combine(_home, "state", "boxbot", "packages-audit.log");
+    private string Venv => Path.Combine(Home, "state", "boxbot-sandbox", "venv");
+    private string AuditLog => Path.Combine(Home, "state", "boxbot", "packages-audit.log");
 
     [OneTimeSetUp]
     public async Task StartBox()
     {
         TestEnv.RequireRoot();
-        _home = TestEnv.TempDir("packages");
-        _wheels = Directory.CreateDirectory(Path.Combine(_home, "wheels")).FullName;
-        _marker = Path.Combine(_home, "sdist-code-ran");
+        _box = new DevBox(TestEnv.TempDir("packages"));
+        _wheels = Directory.CreateDirectory(Path.Combine(Home, "wheels")).FullName;
+        _marker = Path.Combine(Home, "sdist-code-ran");
         WheelFiles.Wheel(_wheels, "bbdemo", "1.0", new Dictionary<string, string>
         {
             ["bbdemo/__init__.py"] = "from bbdep import VALUE\n\ndef answer():\n    return 40 + VALUE\n",
@@ -39,33 +39,15 @@ public class PackageTests
         }
         WheelFiles.SdistRunningCodeAtBuild(_wheels, "bbsdist", "1.0", _marker);
         // Only reachable through pip's own environment variables, which the agent must not hand down to pip.
-        var elsewhere = Directory.CreateDirectory(Path.Combine(_home, "env-wheels")).FullName;
+        var elsewhere = Directory.CreateDirectory(Path.Combine(Home, "env-wheels")).FullName;
         WheelFiles.Wheel(elsewhere, "bbenvonly", "1.0", new Dictionary<string, string> { ["bbenvonly/__init__.py"] = "" });
 
-        var config = Path.Combine(_home, "test.toml");
-        File.WriteAllText(config, $"[webhook]\nport = 0\n[sandbox]\ntimeout_s = 20\n[agent]\npackage_index_url = \"\"\npackage_find_links = \"{_wheels}\"\n");
-        _dev = new ObservedProcess(TestEnv.Exe("boxbot"), ["dev", "up", "--config", config], new Dictionary<string, string>
-        {
-            ["BOXBOT_HOME"] = _home,
-            ["PIP_FIND_LINKS"] = elsewhere,
-        });
-        await _dev.WaitForLineAsync("all 5 daemons up");
+        await _box.StartAsync($"[webhook]\nport = 0\n[sandbox]\ntimeout_s = 20\n[agent]\npackage_index_url = \"\"\npackage_find_links = \"{_wheels}\"\n",
+            new Dictionary<string, string> { ["PIP_FIND_LINKS"] = elsewhere });
     }
 
     [OneTimeTearDown]
-    public void StopBox()
-    {
-        if (_dev is not null)
-        {
-            TestEnv.Signal(_dev.Process.Id, LinuxProcess.SIGTERM);
-            _dev.WaitExit();
-            _dev.Dispose();
-        }
-        if (_home.Length > 0)
-        {
-            Directory.Delete(_home, recursive: true);
-        }
-    }
+    public void StopBox() => _box?.Dispose();
 
     [Test]
     public void A_requested_package_waits_uninstalled_and_once_approved_a_job_imports_it_with_its_dependency_but_cannot_change_it()
@@ -98,7 +80,7 @@ public class PackageTests
         Assert.That(installed.GetProperty("requested_by").GetString(), Is.EqualTo("uid 0"));
         Assert.That(installed.GetProperty("packages").EnumerateArray().Select(p => (p.GetProperty("name").GetString(), p.GetProperty("sha256").GetString())),
             Is.EquivalentTo(new[] { ("bbdemo", Sha("bbdemo-1.0")), ("bbdep", Sha("bbdep-1.2")) }));
-        Assert.That(_dev!.Log, Does.Contain($"approval {id}: installed bbdemo==1.0, bbdep==1.2"));
+        Assert.That(_box!.Dev.Log, Does.Contain($"approval {id}: installed bbdemo==1.0, bbdep==1.2"));
         AssertNothingInTheVenvIsWritableByOthers();
 
         var job = Boxbot(["sandbox", "run", Write("use.py", """
@@ -198,10 +180,10 @@ public class PackageTests
         const string Intruder = "bbtest-intruder";
         TestEnv.EnsureUser(Intruder);
         // Open the file-mode layer on purpose, so that only the agent's per-method peer-credential check stands in the way.
-        var socket = Path.Combine(_home, "run", Daemons.Agent.SocketName);
+        var socket = Path.Combine(Home, "run", Daemons.Agent.SocketName);
         File.SetUnixFileMode(socket, (UnixFileMode)0b110_110_110);
-        File.SetUnixFileMode(_home, (UnixFileMode)0b111_101_101);
-        File.SetUnixFileMode(Path.Combine(_home, "run"), (UnixFileMode)0b111_101_101);
+        File.SetUnixFileMode(Home, (UnixFileMode)0b111_101_101);
+        File.SetUnixFileMode(Path.Combine(Home, "run"), (UnixFileMode)0b111_101_101);
         var client = Write("client.py", """
             import json, socket, struct, sys
             for method, params in ((sys.argv[2], json.loads(sys.argv[3])),):
@@ -227,7 +209,7 @@ public class PackageTests
             using var reply = JsonDocument.Parse(stdout);
             Assert.That(reply.RootElement.TryGetProperty("error", out var error), Is.True, $"{method} was not refused: {stdout}");
             Assert.That(error.GetProperty("code").GetInt32(), Is.EqualTo(RpcErrorCodes.Unauthorized), stdout);
-            Assert.That(() => _dev!.Lines.Any(l => l.Contains(method, StringComparison.Ordinal) && l.Contains(uid, StringComparison.Ordinal)), Is.True.After(5000, 50));
+            Assert.That(() => _box!.Dev.Lines.Any(l => l.Contains(method, StringComparison.Ordinal) && l.Contains(uid, StringComparison.Ordinal)), Is.True.After(5000, 50));
         }
         Assert.That(Parse(Boxbot(["approvals", "show", id, "--json"]).Stdout).GetProperty("state").GetString(), Is.EqualTo("pending"));
         Assert.That(Installed(), Does.Not.Contain("bbsolo"));
@@ -282,13 +264,7 @@ public class PackageTests
         return doc.RootElement.Clone();
     }
 
-    private string Write(string name, string text)
-    {
-        var path = Path.Combine(_home, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string Write(string name, string text) => _box!.Write(name, text);
 
-    private (int ExitCode, string Stdout, string Stderr) Boxbot(IEnumerable<string> args, TimeSpan? timeout = null) =>
-        TestEnv.Run(TestEnv.Exe("boxbot"), args, new Dictionary<string, string?> { ["BOXBOT_HOME"] = _home }, timeout ?? TimeSpan.FromMinutes(2));
+    private (int ExitCode, string Stdout, string Stderr) Boxbot(IEnumerable<string> args, TimeSpan? timeout = null) => _box!.Boxbot(args, timeout: timeout);
 }

@@ -15,36 +15,22 @@ namespace BoxBot.Integration.Tests;
 public class SandboxPathTests
 {
     private const string SecretValue = "hunter2-integration-secret";
-    private string _home = "";
-    private ObservedProcess? _dev;
+    private DevBox? _box;
+
+    private string Home => _box!.Home;
 
     [OneTimeSetUp]
     public async Task StartBox()
     {
         TestEnv.RequireRoot();
-        _home = TestEnv.TempDir("sandbox-path");
-        var config = Path.Combine(_home, "test.toml");
-        File.WriteAllText(config, "[webhook]\nport = 0\n[sandbox]\ntimeout_s = 20\n");
-        _dev = new ObservedProcess(TestEnv.Exe("boxbot"), ["dev", "up", "--config", config], new Dictionary<string, string> { ["BOXBOT_HOME"] = _home });
-        await _dev.WaitForLineAsync("all 5 daemons up");
+        _box = new DevBox(TestEnv.TempDir("sandbox-path"));
+        await _box.StartAsync("[webhook]\nport = 0\n[sandbox]\ntimeout_s = 20\n");
         var set = Boxbot(["secrets", "set", "DEMO_KEY"], stdin: SecretValue + "\n");
         Assert.That(set.ExitCode, Is.EqualTo(0), set.Stderr);
     }
 
     [OneTimeTearDown]
-    public void StopBox()
-    {
-        if (_dev is not null)
-        {
-            TestEnv.Signal(_dev.Process.Id, LinuxProcess.SIGTERM);
-            _dev.WaitExit();
-            _dev.Dispose();
-        }
-        if (_home.Length > 0)
-        {
-            Directory.Delete(_home, recursive: true);
-        }
-    }
+    public void StopBox() => _box?.Dispose();
 
     [Test]
     public void A_script_gets_exactly_the_secret_it_names_and_runs_as_the_job_user()
@@ -105,7 +91,7 @@ public class SandboxPathTests
         Assert.That(Boxbot(["secrets", "list"]).Stdout, Does.Contain("FROM_JOB"));
         var use = Write("use.py", "import os\nprint(len(os.environ['BOXBOT_SECRET_FROM_JOB']))\n");
         Assert.That(Boxbot(["sandbox", "run", use, "--secret", "FROM_JOB"]).Stdout, Does.Contain("14"));
-        Assert.That(_dev!.Log, Does.Not.Contain("value-from-job"));
+        Assert.That(_box!.Dev.Log, Does.Not.Contain("value-from-job"));
     }
 
     [Test]
@@ -121,7 +107,7 @@ public class SandboxPathTests
             except bb.SdkError as e:
                 print("refused", e)
             """);
-        var saveTo = Directory.CreateDirectory(Path.Combine(_home, "saved")).FullName;
+        var saveTo = Directory.CreateDirectory(Path.Combine(Home, "saved")).FullName;
 
         var json = Boxbot(["sandbox", "run", script, "--json"]);
         var text = Boxbot(["sandbox", "run", script, "--save-attachments", saveTo]);
@@ -157,8 +143,8 @@ public class SandboxPathTests
 
         Assert.That(code, Is.EqualTo(0));
         Assert.That(stdout, Does.Contain("DEMO_KEY").And.Not.Contain(SecretValue));
-        Assert.That(_dev!.Log, Does.Contain("DEMO_KEY").And.Not.Contain(SecretValue));
-        var store = Path.Combine(_home, "state", "boxbot", "secrets.json");
+        Assert.That(_box!.Dev.Log, Does.Contain("DEMO_KEY").And.Not.Contain(SecretValue));
+        var store = Path.Combine(Home, "state", "boxbot", "secrets.json");
         Assert.That(File.GetUnixFileMode(store), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
     }
 
@@ -169,10 +155,10 @@ public class SandboxPathTests
         TestEnv.EnsureUser(Intruder);
         // Open the file-mode layer on purpose (the access tests cover it), so that only the daemon's
         // per-method peer-credential check stands between this uid and sandbox.run.
-        var socket = Path.Combine(_home, "run", Daemons.Sandbox.SocketName);
+        var socket = Path.Combine(Home, "run", Daemons.Sandbox.SocketName);
         File.SetUnixFileMode(socket, (UnixFileMode)0b110_110_110);
-        File.SetUnixFileMode(_home, (UnixFileMode)0b111_101_101);
-        File.SetUnixFileMode(Path.Combine(_home, "run"), (UnixFileMode)0b111_101_101);
+        File.SetUnixFileMode(Home, (UnixFileMode)0b111_101_101);
+        File.SetUnixFileMode(Path.Combine(Home, "run"), (UnixFileMode)0b111_101_101);
         var client = Write("client.py", """
             import json, socket, struct, sys
             s = socket.socket(socket.AF_UNIX)
@@ -194,16 +180,10 @@ public class SandboxPathTests
         Assert.That(code, Is.EqualTo(0), stderr);
         using var reply = JsonDocument.Parse(stdout);
         Assert.That(reply.RootElement.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(RpcErrorCodes.Unauthorized), stdout);
-        Assert.That(() => _dev!.Lines.Any(l => l.Contains("sandbox.run", StringComparison.Ordinal) && l.Contains(uid, StringComparison.Ordinal)), Is.True.After(5000, 50));
+        Assert.That(() => _box!.Dev.Lines.Any(l => l.Contains("sandbox.run", StringComparison.Ordinal) && l.Contains(uid, StringComparison.Ordinal)), Is.True.After(5000, 50));
     }
 
-    private string Write(string name, string text)
-    {
-        var path = Path.Combine(_home, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string Write(string name, string text) => _box!.Write(name, text);
 
-    private (int ExitCode, string Stdout, string Stderr) Boxbot(IEnumerable<string> args, string? stdin = null) =>
-        TestEnv.Run(TestEnv.Exe("boxbot"), args, new Dictionary<string, string?> { ["BOXBOT_HOME"] = _home }, stdin: stdin);
+    private (int ExitCode, string Stdout, string Stderr) Boxbot(IEnumerable<string> args, string? stdin = null) => _box!.Boxbot(args, stdin);
 }

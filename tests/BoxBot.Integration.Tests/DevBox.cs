@@ -1,0 +1,48 @@
+using BoxBot.Linux;
+
+namespace BoxBot.Integration.Tests;
+
+/// <summary>
+/// A whole box under `boxbot dev up` (the published executables) in a throwaway BOXBOT_HOME, driven
+/// through the CLI. Disposing stops it with SIGTERM and deletes the folder.
+/// </summary>
+internal sealed class DevBox(string home) : IDisposable
+{
+    private ObservedProcess? _dev;
+
+    public string Home { get; } = home;
+
+    /// <summary>dev up's own output (every daemon's log lines, prefixed).</summary>
+    public ObservedProcess Dev => _dev ?? throw new InvalidOperationException("the box is not started");
+
+    /// <summary>Writes <paramref name="configToml"/> as the config and starts the box; returns once all five daemons are up.</summary>
+    public async Task StartAsync(string configToml, IDictionary<string, string>? env = null)
+    {
+        var config = Write("test.toml", configToml);
+        var all = new Dictionary<string, string>(env ?? new Dictionary<string, string>()) { ["BOXBOT_HOME"] = Home };
+        _dev = new ObservedProcess(TestEnv.Exe("boxbot"), ["dev", "up", "--config", config], all);
+        await _dev.WaitForLineAsync("all 5 daemons up");
+    }
+
+    public (int ExitCode, string Stdout, string Stderr) Boxbot(IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null) =>
+        TestEnv.Run(TestEnv.Exe("boxbot"), args, new Dictionary<string, string?> { ["BOXBOT_HOME"] = Home }, timeout ?? TimeSpan.FromMinutes(2), stdin);
+
+    /// <summary>Writes a file in the box's folder; returns its path.</summary>
+    public string Write(string name, string text)
+    {
+        var path = Path.Combine(Home, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        if (_dev is not null)
+        {
+            TestEnv.Signal(_dev.Process.Id, LinuxProcess.SIGTERM);
+            _dev.WaitExit();
+            _dev.Dispose();
+        }
+        Directory.Delete(Home, recursive: true);
+    }
+}
