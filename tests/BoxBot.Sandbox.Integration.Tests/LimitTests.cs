@@ -58,7 +58,10 @@ public sealed class LimitTests(string start) : WarmAndCold(start)
         // Each job's own pids cgroup (pids.max 64) gives each the whole budget, and no more.
         Assume.That((Jobs.Default ?? SandboxFixture.Runner).Cgroups, Does.Not.StartWith("none"), "this host offers no per-job cgroups");
         const string script = """
-            import threading, time
+            import ctypes, threading, time
+            # One malloc arena: each extra one reserves 64 MiB of address space, and the 256 MiB limit
+            # would then stop thread creation before the task limit does.
+            ctypes.CDLL(None).mallopt(-8, 1)  # M_ARENA_MAX
             threading.stack_size(64 * 1024)
             n = 0
             try:
