@@ -87,7 +87,7 @@ public sealed partial class SandboxRunner
     /// limits; its bootstrap waits on stdin for the <see cref="GoMessage"/> that brings the job's own.
     /// </summary>
     private JobSpec BuildSpec(string jobId, JobDirectory dir, IReadOnlyDictionary<string, string> secretEnv, SandboxLimits limits,
-        uint uid, uint gid, string? sdkSocket, JobCgroup? cgroup, bool warm, JobNetwork network = JobNetwork.None)
+        uint uid, uint gid, string? sdkSocket, JobCgroup? cgroup, bool warm, JobNetwork network)
     {
         var env = new Dictionary<string, string>
         {

@@ -79,7 +79,8 @@ public sealed partial class SandboxRunner
         StartedJob? job = null;
         try
         {
-            job = StartWarm();
+            // Every warm job gets a channel; one whose job has no SDK host closes it at go.
+            job = StartJob(null, new Dictionary<string, string>(), _options.Limits, sdkChannel: true, sdkHost: null, JobNetwork.None, warm: true, _disposing.Token);
         }
         catch (Exception e) when (e is SandboxException or IOException or UnauthorizedAccessException)
         {
@@ -98,33 +99,6 @@ public sealed partial class SandboxRunner
         if (!keep && job is not null)
         {
             await DiscardAsync(job);
-        }
-    }
-
-    private StartedJob StartWarm()
-    {
-        var jobId = NewJobId();
-        var (uid, gid) = _jobUser!.Value;
-        var limits = _options.Limits;
-        var venvStamp = VenvStamp();
-        var dir = JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, script: null);
-        JobCgroup? cgroup = null;
-        SdkChannel? sdk = null;
-        try
-        {
-            cgroup = CreateCgroup(jobId, limits);
-            // Every warm job gets a channel; one whose job has no SDK host closes it at go.
-            sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, null, _logger, jobId, _disposing.Token);
-            var spec = BuildSpec(jobId, dir, new Dictionary<string, string>(), limits, uid, gid, sdk.SocketPath, cgroup, warm: true);
-            var process = JobProcess.Start(_options.LauncherPath, spec, isolateNetwork: true, dir.Path, limits.OutputBytes);
-            return new StartedJob(jobId, dir, cgroup, sdk, process, warm: true, venvStamp);
-        }
-        catch
-        {
-            sdk?.Dispose();
-            cgroup?.Dispose();
-            dir.Dispose();
-            throw;
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using BoxBot.Linux;
 using BoxBot.Sandbox.Internal;
+using BoxBot.Sandbox.Sdk;
 using BoxBot.Sandbox.Seccomp;
 using Microsoft.Extensions.Logging;
 
@@ -92,11 +93,11 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             var group = JobCgroup.DefaultJobsGroup + "-" + Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(_options.JobsDir))))[..12];
             _cgroups = JobCgroup.Detect(JobCgroup.DefaultRoot, "/proc/self/cgroup", group);
             _logger.LogInformation(SandboxLogEvents.Cgroups, "per-job cgroups: {Cgroups}", Cgroups);
-        }
-        // Once, before this runner's first job: afterwards every folder in JobsDir (and job cgroup) may be a running job's.
-        if (!_staleRemoved && JobDirectory.RemoveStale(_options.JobsDir) + JobCgroup.RemoveStale(_cgroups) is var stale and > 0)
-        {
-            _logger.LogWarning(SandboxLogEvents.StaleJobsRemoved, "removed {Count} job folders and cgroups left behind in {JobsDir}", stale, _options.JobsDir);
+            // Once, before this runner's first job: afterwards every folder in JobsDir (and job cgroup) may be a running job's.
+            if (JobDirectory.RemoveStale(_options.JobsDir) + JobCgroup.RemoveStale(_cgroups) is var stale and > 0)
+            {
+                _logger.LogWarning(SandboxLogEvents.StaleJobsRemoved, "removed {Count} job folders and cgroups left behind in {JobsDir}", stale, _options.JobsDir);
+            }
         }
         ValidateSdk();
         _ = SeccompPolicy.Build(ExecFd); // an unsupported architecture fails here, not per job
@@ -177,30 +178,36 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             }
         }
         var coldClock = Stopwatch.StartNew();
-        var job = await Task.Run(() => StartCold(request, limits, cancellationToken), CancellationToken.None);
+        var job = await Task.Run(() => StartJob(request.Script, SecretEnvironment(request), limits, request.Sdk is not null, request.Sdk,
+            request.Network, warm: false, cancellationToken), CancellationToken.None);
         return await FinishAsync(job, limits, coldClock, cancellationToken);
     }
 
     private static string NewJobId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 
-    private StartedJob StartCold(JobRequest request, SandboxLimits limits, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts one job's launcher: folder (with the script, unless a warm job gets it at go), cgroup, SDK channel
+    /// (a warm one's without a host yet), spec. A warm job remembers the venv it was started with.
+    /// </summary>
+    private StartedJob StartJob(string? script, IReadOnlyDictionary<string, string> secretEnv, SandboxLimits limits, bool sdkChannel, ISdkHost? sdkHost,
+        JobNetwork network, bool warm, CancellationToken cancellationToken)
     {
         var jobId = NewJobId();
         var (uid, gid) = _jobUser!.Value;
-        var venvStamp = VenvStamp();
-        var dir = JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, request.Script);
+        var venvStamp = warm ? VenvStamp() : "";
+        var dir = JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, script);
         JobCgroup? cgroup = null;
         SdkChannel? sdk = null;
         try
         {
             cgroup = CreateCgroup(jobId, limits);
-            if (request.Sdk is not null)
+            if (sdkChannel)
             {
-                sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, request.Sdk, _logger, jobId, cancellationToken);
+                sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, sdkHost, _logger, jobId, cancellationToken);
             }
-            var spec = BuildSpec(jobId, dir, SecretEnvironment(request), limits, uid, gid, sdk?.SocketPath, cgroup, warm: false, request.Network);
-            var process = JobProcess.Start(_options.LauncherPath, spec, request.Network == JobNetwork.None, dir.Path, limits.OutputBytes);
-            return new StartedJob(jobId, dir, cgroup, sdk, process, warm: false, venvStamp);
+            var spec = BuildSpec(jobId, dir, secretEnv, limits, uid, gid, sdk?.SocketPath, cgroup, warm, network);
+            var process = JobProcess.Start(_options.LauncherPath, spec, network == JobNetwork.None, dir.Path, limits.OutputBytes);
+            return new StartedJob(jobId, dir, cgroup, sdk, process, warm, venvStamp);
         }
         catch
         {

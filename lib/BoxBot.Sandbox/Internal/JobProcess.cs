@@ -90,15 +90,11 @@ internal sealed class JobProcess : IDisposable
 
     /// <summary>
     /// Hands a warm job its go message (its secrets, limits and whether it has an SDK channel) and closes its
-    /// stdin. False if the process is gone, so the job never ran and may be started elsewhere.
+    /// stdin. False if the process is gone (the write found no reader), so the job never ran and may be started elsewhere.
     /// </summary>
     public async Task<bool> GoAsync(byte[] message)
     {
         await _stdin;
-        if (_process.HasExited)
-        {
-            return false;
-        }
         _stdin = WriteStdinAsync(message, close: true);
         await _stdin;
         return !_brokenStdin;

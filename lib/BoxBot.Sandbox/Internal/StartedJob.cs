@@ -15,7 +15,7 @@ internal sealed class StartedJob(string jobId, JobDirectory directory, JobCgroup
     public JobProcess Process { get; } = process;
     public bool Warm { get; } = warm;
 
-    /// <summary>What the venv looked like when the job was started (a warm job made before an install is not used after it).</summary>
+    /// <summary>What the venv looked like when a warm job was started (one made before an install is not used after it); empty for a cold job.</summary>
     public string VenvStamp { get; } = venvStamp;
 
     /// <summary>Releases the channel and the process handle, removes the cgroup, then unmounts and deletes the folder (either may throw <see cref="IOException"/>).</summary>
