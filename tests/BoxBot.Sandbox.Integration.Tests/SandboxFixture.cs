@@ -75,7 +75,9 @@ public sealed class SandboxFixture
         TempRoot = Directory.CreateTempSubdirectory("boxbot-sandbox-tests-").FullName;
         Runner = new SandboxRunner(Options("jobs"), NullLogger.Instance);
         Runner.Validate();
-        ColdRunner = new SandboxRunner(Options("cold-jobs") with { WarmJobs = 0 }, NullLogger.Instance);
+        // Four at once: its RLIMIT_NPROC backstop (max_tasks × (concurrent + warm jobs)) counts only its own jobs,
+        // and the warm runner's waiting jobs share the job user; with 2 × 64 two thread bombs at once would hit it.
+        ColdRunner = new SandboxRunner(Options("cold-jobs") with { WarmJobs = 0, MaxConcurrentJobs = 4 }, NullLogger.Instance);
         ColdRunner.Validate();
     }
 
