@@ -41,6 +41,8 @@ public sealed partial class AgentService : IDaemonService
         server.Map(SandboxMethods.Run, context.Operators, json.SandboxRunRequest, json.SandboxRunResult, RunAsync,
             _maxJobTime + SandboxCallMargin);
         StartPackages(context);
+        StartInbound(context);
+        StartOutbound(context);
         return Task.CompletedTask;
     }
 
@@ -109,6 +111,8 @@ public sealed partial class AgentService : IDaemonService
 
     public async ValueTask DisposeAsync()
     {
+        await DisposeOutboundAsync();
+        await DisposeInboundAsync();
         if (_packages is not null)
         {
             await _packages.DisposeAsync();

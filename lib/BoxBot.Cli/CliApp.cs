@@ -24,6 +24,7 @@ public static class CliApp
             SecretsCommand.Create(),
             PackagesCommand.Create(),
             ApprovalsCommand.Create(),
+            WhatsAppCommand.Create(),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

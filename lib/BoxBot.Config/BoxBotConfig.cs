@@ -13,6 +13,7 @@ public sealed record BoxBotConfig
     public AgentOptions Agent { get; init; } = AgentOptions.Default;
     public SandboxOptions Sandbox { get; init; } = SandboxOptions.Default;
     public WebhookOptions Webhook { get; init; } = WebhookOptions.Default;
+    public WhatsAppOptions WhatsApp { get; init; } = WhatsAppOptions.Default;
     public PerceptionOptions Perception { get; init; } = PerceptionOptions.Default;
     public PluginHostOptions PluginHost { get; init; } = PluginHostOptions.Default;
 

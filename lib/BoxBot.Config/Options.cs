@@ -1,5 +1,3 @@
-using System.Net;
-
 namespace BoxBot.Config;
 
 /// <summary>How much the daemons log. The TOML spells it in lower case (<c>log_level = "info"</c>).</summary>
@@ -85,15 +83,49 @@ public sealed record PerceptionOptions(string SocketGroup)
     public static PerceptionOptions Default { get; } = new();
 }
 
-/// <summary>The WhatsApp webhook listener (<c>[webhook]</c>).</summary>
-/// <param name="ListenAddress">Address the HTTP listener binds; loopback because TLS ends at a reverse proxy or tunnel.</param>
+/// <summary>The WhatsApp webhook listener (<c>[webhook]</c>), the box's only inbound network listener.</summary>
+/// <param name="ListenAddress">IP address or host name the HTTP listener binds; loopback because TLS ends at a reverse proxy or tunnel.</param>
 /// <param name="Port">TCP port; 0 picks a free port (tests).</param>
 /// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
-public sealed record WebhookOptions(IPAddress ListenAddress, int Port, string SocketGroup)
+/// <param name="AllowPublicBind">Lets the webhook bind an address that is not loopback (plain HTTP on the network: only behind a firewall that sends it TLS-terminated traffic).</param>
+/// <param name="MaxBodyBytes">Largest delivery read; a longer body is refused with 413 without reading the rest.</param>
+/// <param name="MaxConnections">Connections served at once; more wait in the kernel's backlog.</param>
+/// <param name="MaxHeaderBytes">Total size of a request's headers (and of its request line).</param>
+/// <param name="HeaderTimeout">Time a client has to send its request headers.</param>
+/// <param name="BodyTimeout">Time a client has to send the whole body of a delivery.</param>
+/// <param name="MinBodyBytesPerSecond">Slowest body upload tolerated after a 5 s grace period; slower connections are closed.</param>
+/// <param name="SenderMessagesPerMinute">Messages stored per sender per minute; more are dropped and counted (still answered 200).</param>
+/// <param name="GlobalMessagesPerMinute">Messages stored per minute from all senders together; more are dropped and counted.</param>
+public sealed record WebhookOptions(
+    string ListenAddress,
+    int Port,
+    string SocketGroup,
+    bool AllowPublicBind,
+    int MaxBodyBytes,
+    int MaxConnections,
+    int MaxHeaderBytes,
+    TimeSpan HeaderTimeout,
+    TimeSpan BodyTimeout,
+    int MinBodyBytesPerSecond,
+    int SenderMessagesPerMinute,
+    int GlobalMessagesPerMinute)
 {
-    public WebhookOptions() : this(IPAddress.Loopback, 8443, "") { }
+    public WebhookOptions()
+        : this("127.0.0.1", 8443, "", false, 256 * 1024, 100, 16 * 1024, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(15), 240, 30, 600) { }
 
     public static WebhookOptions Default { get; } = new();
+}
+
+/// <summary>Outbound WhatsApp messages, sent by the agent through the Cloud (Graph) API (<c>[whatsapp]</c>).</summary>
+/// <param name="GraphUrl">Base URL of the Graph API (https; plain http only to a loopback address, for tests).</param>
+/// <param name="ApiVersion">Graph API version in the path, such as <c>v23.0</c>.</param>
+/// <param name="PhoneNumberId">The business phone number's id (Meta app dashboard); <c>""</c> means nothing is sent (outbox only).</param>
+/// <param name="AdminNumber">The admin's WhatsApp number, digits only: the one recipient allowed until registered users exist; <c>""</c> for none.</param>
+public sealed record WhatsAppOptions(Uri GraphUrl, string ApiVersion, string PhoneNumberId, string AdminNumber)
+{
+    public WhatsAppOptions() : this(new Uri("https://graph.facebook.com"), "v23.0", "", "") { }
+
+    public static WhatsAppOptions Default { get; } = new();
 }
 
 /// <summary>The plugin host and its NATS mesh connection (<c>[plugin-host]</c>).</summary>

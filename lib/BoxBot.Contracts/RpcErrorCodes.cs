@@ -29,6 +29,10 @@ public static class RpcErrorCodes
     public const int Cancelled = -32005;
     /// <summary>Another daemon this method needs (for example the sandbox, for the agent) is not reachable or not able to serve.</summary>
     public const int Unavailable = -32006;
+    /// <summary>The request is well-formed and the caller may make it, but the box's rules refuse it (for example a recipient who is not a registered user).</summary>
+    public const int Refused = -32007;
+    /// <summary>A service beyond the box (the WhatsApp Graph API, an LLM provider) refused or failed the request; the message says what it answered.</summary>
+    public const int Upstream = -32008;
 
     public static string Describe(int code) => code switch
     {
@@ -43,6 +47,8 @@ public static class RpcErrorCodes
         ShuttingDown => "shutting down",
         Cancelled => "cancelled",
         Unavailable => "unavailable",
+        Refused => "refused",
+        Upstream => "upstream error",
         _ => "error " + code,
     };
 }

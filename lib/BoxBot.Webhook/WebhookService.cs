@@ -35,7 +35,7 @@ public sealed class WebhookService : IDaemonService
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Listen(options.ListenAddress, options.Port);
+            kestrel.Listen(System.Net.IPAddress.Parse(options.ListenAddress), options.Port);
         });
 
         var app = builder.Build();

@@ -22,13 +22,13 @@ public class ConfigErrorTests
     [Test]
     public void An_unknown_key_names_file_line_column_the_full_key_and_the_known_keys()
     {
-        var ex = LoadFails("[webhook]\nport = 1\nprot = 2\n", out var path);
+        var ex = LoadFails("[whatsapp]\napi_version = \"v1.0\"\nphone_id = 2\n", out var path);
 
         Assert.That(ex.Errors, Has.Count.EqualTo(1));
         Assert.That(ex.Message, Is.EqualTo(
-            $"{path}:3:1: webhook.prot: unknown key (known keys in [webhook]: listen_address, port, socket_group)"));
-        Assert.That(ex.Errors[0], Is.EqualTo(new ConfigError(path, 3, 1, "webhook.prot",
-            "unknown key (known keys in [webhook]: listen_address, port, socket_group)")));
+            $"{path}:3:1: whatsapp.phone_id: unknown key (known keys in [whatsapp]: admin_number, api_version, graph_url, phone_number_id)"));
+        Assert.That(ex.Errors[0], Is.EqualTo(new ConfigError(path, 3, 1, "whatsapp.phone_id",
+            "unknown key (known keys in [whatsapp]: admin_number, api_version, graph_url, phone_number_id)")));
     }
 
     [Test]
@@ -37,7 +37,7 @@ public class ConfigErrorTests
         var ex = LoadFails("\n[webhok]\nport = 1\n", out var path);
 
         Assert.That(ex.Message, Is.EqualTo(
-            $"{path}:2:1: webhok: unknown section (known sections: agent, box, ipc, perception, plugin-host, sandbox, webhook)"));
+            $"{path}:2:1: webhok: unknown section (known sections: agent, box, ipc, perception, plugin-host, sandbox, webhook, whatsapp)"));
     }
 
     [Test]
@@ -86,6 +86,20 @@ public class ConfigErrorTests
     [TestCase("webhook", "port", "-1", "must be between 0 and 65535 (0 picks a free port), got -1")]
     [TestCase("webhook", "port", "65536", "must be between 0 and 65535 (0 picks a free port), got 65536")]
     [TestCase("webhook", "port", "99999999999", "must be between 0 and 65535 (0 picks a free port), got 99999999999")]
+    [TestCase("webhook", "max_body_bytes", "1023", "must be between 1024 and 16777216, got 1023")]
+    [TestCase("webhook", "max_connections", "0", "must be between 1 and 10000, got 0")]
+    [TestCase("webhook", "max_header_bytes", "65537", "must be between 1024 and 65536, got 65537")]
+    [TestCase("webhook", "header_timeout_s", "0", "must be between 1 and 300, got 0")]
+    [TestCase("webhook", "body_timeout_s", "301", "must be between 1 and 300, got 301")]
+    [TestCase("webhook", "min_body_bytes_per_s", "0", "must be between 1 and 1048576, got 0")]
+    [TestCase("webhook", "sender_messages_per_minute", "0", "must be between 1 and 1000000, got 0")]
+    [TestCase("webhook", "global_messages_per_minute", "0", "must be between 1 and 10000000, got 0")]
+    [TestCase("whatsapp", "api_version", "\"23.0\"", "must be a Graph API version such as v23.0, got \"23.0\"")]
+    [TestCase("whatsapp", "phone_number_id", "\"12-34\"", "must be \"\" or the phone number id from the Meta app dashboard (digits), got \"12-34\"")]
+    [TestCase("whatsapp", "admin_number", "\"+49 151 12345678\"", "must be \"\" or a phone number in international form, digits only (country code first, no + or spaces), such as 4915112345678, got \"+49 151 12345678\"")]
+    [TestCase("whatsapp", "admin_number", "\"0151123456\"", "must be \"\" or a phone number in international form, digits only (country code first, no + or spaces), such as 4915112345678, got \"0151123456\"")]
+    [TestCase("whatsapp", "graph_url", "\"http://graph.facebook.com\"", "must use https:// (plain http:// only to a loopback address, for a test server), got \"http://graph.facebook.com\"")]
+    [TestCase("whatsapp", "graph_url", "\"graph.facebook.com\"", "must be an https:// URL such as https://graph.facebook.com, got \"graph.facebook.com\"")]
     [TestCase("box", "log_level", "\"verbose\"", "must be one of debug, info, warning, error, got \"verbose\"")]
     [TestCase("box", "log_level", "\"INFO\"", "must be one of debug, info, warning, error, got \"INFO\"")]
     public void An_out_of_range_value_names_the_key_at_the_value(string section, string key, string value, string message)
@@ -104,22 +118,27 @@ public class ConfigErrorTests
         Assert.That(c.Ipc.RequestTimeout, Is.EqualTo(TimeSpan.FromMilliseconds(int.Parse(value))));
     }
 
-    [TestCase("localhost")]
     [TestCase("127.1")]
     [TestCase("2130706433")]
     [TestCase("1.2.3.4.5")]
     [TestCase("")]
-    public void A_listen_address_that_is_not_an_IP_address_is_refused(string value)
+    [TestCase("host name")]
+    [TestCase("http://localhost")]
+    [TestCase("localhost:8443")]
+    public void A_listen_address_that_is_not_an_IP_address_or_host_name_is_refused(string value)
     {
         var ex = LoadFails($"[webhook]\nlisten_address = \"{value}\"\n", out var path);
 
-        Assert.That(ex.Message, Does.StartWith($"{path}:2:18: webhook.listen_address: must be an IP address"));
+        Assert.That(ex.Message, Does.StartWith($"{path}:2:18: webhook.listen_address: must be an IP address such as 127.0.0.1 or ::1, or a host name"));
     }
 
+    // Whether the address is loopback is the webhook's bind guard to decide when it starts (a name resolves then).
     [TestCase("0.0.0.0")]
     [TestCase("::")]
     [TestCase("192.168.1.20")]
-    public void A_listen_address_that_is_an_IP_address_is_accepted(string value)
+    [TestCase("localhost")]
+    [TestCase("box.example.org")]
+    public void A_listen_address_that_is_an_IP_address_or_host_name_is_accepted(string value)
     {
         var c = ConfigLoader.Parse($"[webhook]\nlisten_address = \"{value}\"\n", "t.toml").Config;
 
@@ -190,7 +209,7 @@ public class ConfigErrorTests
             max_connections = 0
             retries = 3
             [webhook]
-            listen_address = "localhost"
+            listen_address = "local host"
             [plugin-host]
             mesh_url = "http://x"
             [extras]
@@ -216,7 +235,7 @@ public class ConfigErrorTests
         var ex = LoadFails("""
             [webhook]
             port = "x"
-            listen_address = "localhost"
+            listen_address = "local host"
             [box]
             level = "info"
             box = 3

@@ -44,7 +44,21 @@ internal sealed partial class ConfigBinder(
         Webhook = new WebhookOptions(
             Address("webhook.listen_address", f.Webhook.ListenAddress),
             Int("webhook.port", f.Webhook.Port, 0, 65535, " (0 picks a free port)"),
-            Group("webhook.socket_group", f.Webhook.SocketGroup)),
+            Group("webhook.socket_group", f.Webhook.SocketGroup),
+            Bool("webhook.allow_public_bind", f.Webhook.AllowPublicBind),
+            Int("webhook.max_body_bytes", f.Webhook.MaxBodyBytes, 1024, 16 * 1024 * 1024),
+            Int("webhook.max_connections", f.Webhook.MaxConnections, 1, 10_000),
+            Int("webhook.max_header_bytes", f.Webhook.MaxHeaderBytes, 1024, 64 * 1024),
+            TimeSpan.FromSeconds(Int("webhook.header_timeout_s", f.Webhook.HeaderTimeoutS, 1, 300)),
+            TimeSpan.FromSeconds(Int("webhook.body_timeout_s", f.Webhook.BodyTimeoutS, 1, 300)),
+            Int("webhook.min_body_bytes_per_s", f.Webhook.MinBodyBytesPerSecond, 1, 1024 * 1024),
+            Int("webhook.sender_messages_per_minute", f.Webhook.SenderMessagesPerMinute, 1, 1_000_000),
+            Int("webhook.global_messages_per_minute", f.Webhook.GlobalMessagesPerMinute, 1, 10_000_000)),
+        WhatsApp = new WhatsAppOptions(
+            GraphUrl("whatsapp.graph_url", f.WhatsApp.GraphUrl),
+            Pattern("whatsapp.api_version", f.WhatsApp.ApiVersion, ApiVersion(), "a Graph API version such as v23.0"),
+            Pattern("whatsapp.phone_number_id", f.WhatsApp.PhoneNumberId, Digits(), "\"\" or the phone number id from the Meta app dashboard (digits)", allowEmpty: true),
+            Pattern("whatsapp.admin_number", f.WhatsApp.AdminNumber, PhoneNumber(), "\"\" or a phone number in international form, digits only (country code first, no + or spaces), such as 4915112345678", allowEmpty: true)),
         Perception = new PerceptionOptions(Group("perception.socket_group", f.Perception.SocketGroup)),
         PluginHost = new PluginHostOptions(
             Group("plugin-host.socket_group", f.PluginHost.SocketGroup),
@@ -170,18 +184,64 @@ internal sealed partial class ConfigBinder(
         return (int)value;
     }
 
-    private IPAddress Address(string key, string value)
+    // A literal IP or a host name: whether it is loopback is the webhook's bind guard to decide at start (a name
+    // resolves then), so `config check` never does DNS.
+    private string Address(string key, string value)
     {
         Known(key);
         // IPAddress.TryParse also takes "127.1" and "2130706433"; only the usual spellings are accepted.
-        if (IPAddress.TryParse(value, out var address)
-            && (address.AddressFamily == AddressFamily.InterNetworkV6 || value.Count(c => c == '.') == 3))
+        if (IPAddress.TryParse(value, out var address))
         {
-            return address;
+            if (address.AddressFamily == AddressFamily.InterNetworkV6 || value.Count(c => c == '.') == 3)
+            {
+                return value;
+            }
+        }
+        else if (Uri.CheckHostName(value) == UriHostNameType.Dns && value.Length <= 253 && value.Any(char.IsAsciiLetter))
+        {
+            return value;
         }
 
-        Fail(key, $"must be an IP address such as 127.0.0.1, 0.0.0.0 or ::1, got \"{value}\"");
+        Fail(key, $"must be an IP address such as 127.0.0.1 or ::1, or a host name such as localhost, got \"{value}\"");
         return WebhookOptions.Default.ListenAddress;
+    }
+
+    // The access token goes to this URL with every message: https only, or plain http to this machine (a test server).
+    private Uri GraphUrl(string key, string value)
+    {
+        Known(key);
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri)
+            || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+            || uri.Host.Length == 0 || uri.UserInfo.Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+        {
+            Fail(key, $"must be an https:// URL such as https://graph.facebook.com, got \"{value}\"");
+            return WhatsAppOptions.Default.GraphUrl;
+        }
+
+        if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
+        {
+            Fail(key, $"must use https:// (plain http:// only to a loopback address, for a test server), got \"{value}\"");
+            return WhatsAppOptions.Default.GraphUrl;
+        }
+
+        return uri;
+    }
+
+    private string Pattern(string key, string value, Regex pattern, string expected, bool allowEmpty = false)
+    {
+        Known(key);
+        if ((value.Length > 0 || !allowEmpty) && !pattern.IsMatch(value))
+        {
+            Fail(key, $"must be {expected}, got \"{value}\"");
+        }
+
+        return value;
+    }
+
+    private bool Bool(string key, bool value)
+    {
+        Known(key);
+        return value;
     }
 
     private Uri? MeshUrl(string key, string value)
@@ -233,4 +293,14 @@ internal sealed partial class ConfigBinder(
 
     [GeneratedRegex("^[a-z_][a-z0-9_-]{0,31}$", RegexOptions.CultureInvariant)]
     private static partial Regex GroupName();
+
+    [GeneratedRegex("^v[0-9]{1,3}\\.[0-9]{1,3}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ApiVersion();
+
+    [GeneratedRegex("^[0-9]{1,32}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Digits();
+
+    // E.164: at most 15 digits, no leading zero (the country code comes first).
+    [GeneratedRegex("^[1-9][0-9]{6,14}$", RegexOptions.CultureInvariant)]
+    private static partial Regex PhoneNumber();
 }

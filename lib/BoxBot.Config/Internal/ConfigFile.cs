@@ -16,6 +16,7 @@ internal sealed class ConfigFile
     [JsonPropertyName("agent")] public AgentSection Agent { get; set; } = new();
     [JsonPropertyName("sandbox")] public SandboxSection Sandbox { get; set; } = new();
     [JsonPropertyName("webhook")] public WebhookSection Webhook { get; set; } = new();
+    [JsonPropertyName("whatsapp")] public WhatsAppSection WhatsApp { get; set; } = new();
     [JsonPropertyName("perception")] public SocketSection Perception { get; set; } = new();
     [JsonPropertyName("plugin-host")] public PluginHostSection PluginHost { get; set; } = new();
 }
@@ -64,9 +65,28 @@ internal sealed class SandboxSection
 
 internal sealed class WebhookSection
 {
-    [JsonPropertyName("listen_address")] public string ListenAddress { get; set; } = WebhookOptions.Default.ListenAddress.ToString();
-    [JsonPropertyName("port")] public long Port { get; set; } = WebhookOptions.Default.Port;
-    [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = WebhookOptions.Default.SocketGroup;
+    private static readonly WebhookOptions D = WebhookOptions.Default;
+    [JsonPropertyName("listen_address")] public string ListenAddress { get; set; } = D.ListenAddress;
+    [JsonPropertyName("port")] public long Port { get; set; } = D.Port;
+    [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = D.SocketGroup;
+    [JsonPropertyName("allow_public_bind")] public bool AllowPublicBind { get; set; } = D.AllowPublicBind;
+    [JsonPropertyName("max_body_bytes")] public long MaxBodyBytes { get; set; } = D.MaxBodyBytes;
+    [JsonPropertyName("max_connections")] public long MaxConnections { get; set; } = D.MaxConnections;
+    [JsonPropertyName("max_header_bytes")] public long MaxHeaderBytes { get; set; } = D.MaxHeaderBytes;
+    [JsonPropertyName("header_timeout_s")] public long HeaderTimeoutS { get; set; } = (long)D.HeaderTimeout.TotalSeconds;
+    [JsonPropertyName("body_timeout_s")] public long BodyTimeoutS { get; set; } = (long)D.BodyTimeout.TotalSeconds;
+    [JsonPropertyName("min_body_bytes_per_s")] public long MinBodyBytesPerSecond { get; set; } = D.MinBodyBytesPerSecond;
+    [JsonPropertyName("sender_messages_per_minute")] public long SenderMessagesPerMinute { get; set; } = D.SenderMessagesPerMinute;
+    [JsonPropertyName("global_messages_per_minute")] public long GlobalMessagesPerMinute { get; set; } = D.GlobalMessagesPerMinute;
+}
+
+internal sealed class WhatsAppSection
+{
+    private static readonly WhatsAppOptions D = WhatsAppOptions.Default;
+    [JsonPropertyName("graph_url")] public string GraphUrl { get; set; } = D.GraphUrl.OriginalString;
+    [JsonPropertyName("api_version")] public string ApiVersion { get; set; } = D.ApiVersion;
+    [JsonPropertyName("phone_number_id")] public string PhoneNumberId { get; set; } = D.PhoneNumberId;
+    [JsonPropertyName("admin_number")] public string AdminNumber { get; set; } = D.AdminNumber;
 }
 
 internal sealed class PluginHostSection
