@@ -1,11 +1,33 @@
+using BoxBot.Agent.Storage;
+using BoxBot.Contracts;
 using BoxBot.Hosting;
+using BoxBot.Ipc;
+using Microsoft.Extensions.Logging;
 
 namespace BoxBot.Agent;
 
-// Inbound WhatsApp events from the webhook (inbound.whatsapp).
+// Inbound WhatsApp events from the webhook (inbound.whatsapp): recorded once each, by key, in the agent's database.
 public sealed partial class AgentService
 {
-    private static void StartInbound(DaemonContext context) => _ = context;
+    private AgentDatabase? _database;
+    private WhatsAppLog? _whatsApp;
 
-    private static ValueTask DisposeInboundAsync() => ValueTask.CompletedTask;
+    private void StartInbound(DaemonContext context)
+    {
+        _database = AgentDatabase.Open(context.StateDir);
+        _whatsApp = new WhatsAppLog(_database, TimeProvider.System);
+        _whatsAppLog = _whatsApp;
+        // Only the webhook's own user may hand the agent inbound messages (root is there for development, where
+        // every daemon runs as the developer).
+        var inbound = new WhatsAppInbound(_whatsApp, context.Loggers.CreateLogger<WhatsAppInbound>());
+        var webhook = CallerPolicy.Of(Principal.Root, Principal.User(Daemons.Webhook.ServiceUser));
+        context.Server.Map(WhatsAppMethods.Inbound, webhook, WhatsAppJsonContext.Default.WhatsAppInboundBatch,
+            WhatsAppJsonContext.Default.WhatsAppInboundAck, (batch, _, _) => ValueTask.FromResult(inbound.Receive(batch)));
+    }
+
+    private ValueTask DisposeInboundAsync()
+    {
+        _database?.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }

@@ -107,6 +107,7 @@ public sealed partial class AgentService : IDaemonService
     {
         details["secrets"] = (_secrets?.Names().Count ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
         details["pending_approvals"] = (_packages?.Store.PendingCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        details["whatsapp_inbox"] = (_whatsApp?.InboxCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public async ValueTask DisposeAsync()

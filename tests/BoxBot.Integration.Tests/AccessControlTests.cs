@@ -22,6 +22,8 @@ public class AccessControlTests
     {
         TestEnv.RequireRoot();
         TestEnv.EnsureUser(Intruder);
+        // As on an installed box, the webhook's user exists before the agent starts (its policy names it).
+        TestEnv.EnsureUser(Daemons.Webhook.ServiceUser);
         TestEnv.EnsureGroup(SocketGroup);
         TestEnv.EnsureGroup(AdminGroup);
         _home = TestEnv.TempDir("access");
@@ -85,6 +87,42 @@ public class AccessControlTests
 
         Assert.That(agent.GetProperty("up").GetBoolean(), Is.True, agent.ToString());
         Assert.That(agent.GetProperty("pid").GetInt32(), Is.EqualTo(_agent!.Process.Id));
+    }
+
+    [Test]
+    public void Only_the_webhooks_user_may_hand_the_agent_inbound_messages_not_even_an_admin()
+    {
+        const string Batch = """{"events":[{"key":"wamid.acl1","kind":"message","id":"wamid.acl1","from":"4915112345678","type":"text","text":"hi","timestamp":1700000000}]}""";
+
+        var admin = CallAs(Intruder, WhatsAppMethods.Inbound, Batch, SocketGroup, AdminGroup);
+        var webhook = CallAs(Daemons.Webhook.ServiceUser, WhatsAppMethods.Inbound, Batch, SocketGroup);
+
+        Assert.That(admin.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(RpcErrorCodes.Unauthorized), admin.ToString());
+        Assert.That(webhook.GetProperty("result").GetProperty("acked")[0].GetString(), Is.EqualTo("wamid.acl1"), webhook.ToString());
+    }
+
+    /// <summary>One raw JSON-RPC call on the agent's socket from a process running as <paramref name="user"/> with exactly <paramref name="groups"/>.</summary>
+    private JsonElement CallAs(string user, string method, string paramsJson, params string[] groups)
+    {
+        const string Client = """
+            import json, socket, struct, sys
+            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": sys.argv[2], "params": json.loads(sys.argv[3])}).encode()
+            s.sendall(struct.pack(">I", len(body)) + body)
+            def read(n):
+                data = b""
+                while len(data) < n:
+                    chunk = s.recv(n - len(data)); assert chunk; data += chunk
+                return data
+            print(read(struct.unpack(">I", read(4))[0]).decode())
+            """;
+        var uid = TestEnv.IdOf("-u", user).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var gid = TestEnv.IdOf("-g", user).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (code, stdout, stderr) = TestEnv.Run("setpriv", [$"--reuid={uid}", $"--regid={gid}", "--groups=" + string.Join(',', groups.Select(g => TestEnv.GroupId(g))),
+            "/usr/bin/python3", "-I", "-c", Client, _agent!.SocketPath, method, paramsJson]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        return doc.RootElement.Clone();
     }
 
     /// <summary>Runs `boxbot status --json` as the intruder with exactly the given supplementary groups; returns the agent's entry.</summary>
