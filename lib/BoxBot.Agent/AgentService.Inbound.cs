@@ -10,16 +10,15 @@ namespace BoxBot.Agent;
 public sealed partial class AgentService
 {
     private AgentDatabase? _database;
-    private WhatsAppLog? _whatsApp;
 
     private void StartInbound(DaemonContext context)
     {
         _database = AgentDatabase.Open(context.StateDir);
-        _whatsApp = new WhatsAppLog(_database, TimeProvider.System);
-        _whatsAppLog = _whatsApp;
+        var log = new WhatsAppLog(_database, TimeProvider.System);
+        _whatsAppLog = log;
         // Only the webhook's own user may hand the agent inbound messages (root is there for development, where
         // every daemon runs as the developer).
-        var inbound = new WhatsAppInbound(_whatsApp, context.Loggers.CreateLogger<WhatsAppInbound>());
+        var inbound = new WhatsAppInbound(log, context.Loggers.CreateLogger<WhatsAppInbound>());
         var webhook = CallerPolicy.Of(Principal.Root, Principal.User(Daemons.Webhook.ServiceUser));
         context.Server.Map(WhatsAppMethods.Inbound, webhook, WhatsAppJsonContext.Default.WhatsAppInboundBatch,
             WhatsAppJsonContext.Default.WhatsAppInboundAck, (batch, _, _) => ValueTask.FromResult(inbound.Receive(batch)));

@@ -107,7 +107,8 @@ public sealed partial class AgentService : IDaemonService
     {
         details["secrets"] = (_secrets?.Names().Count ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
         details["pending_approvals"] = (_packages?.Store.PendingCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        details["whatsapp_inbox"] = (_whatsApp?.InboxCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        details["whatsapp_inbox"] = (_whatsAppLog?.InboxCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        AddOutboundStatus(details);
     }
 
     public async ValueTask DisposeAsync()
