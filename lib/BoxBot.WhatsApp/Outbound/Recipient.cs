@@ -12,33 +12,21 @@ internal static class Recipient
     {
         ArgumentNullException.ThrowIfNull(number);
         var trimmed = number.Trim();
-        Span<char> digits = stackalloc char[16];
-        var count = 0;
-        for (var i = 0; i < trimmed.Length; i++)
+        return PhoneNumbers.NormalizeInternational(trimmed) ?? throw Invalid(number, Why(trimmed));
+    }
+
+    // Only to explain a refusal: PhoneNumbers decides.
+    private static string Why(string number)
+    {
+        var digits = number.Where(char.IsAsciiDigit).ToArray();
+        return digits switch
         {
-            var c = trimmed[i];
-            if (char.IsAsciiDigit(c))
-            {
-                if (count == digits.Length)
-                {
-                    throw Invalid(number, "more than 15 digits");
-                }
-                digits[count++] = c;
-            }
-            else if (!(c is ' ' or '-' or '.' or '(' or ')' || (c == '+' && i == 0)))
-            {
-                throw Invalid(number, "only digits are allowed (and + at the start, spaces, dashes, dots, parentheses)");
-            }
-        }
-        if (count is < 7 or > 15)
-        {
-            throw Invalid(number, count < 7 ? "fewer than 7 digits" : "more than 15 digits");
-        }
-        if (digits[0] == '0')
-        {
-            throw Invalid(number, "it starts with 0: write the country code first, without 00 or a trunk 0");
-        }
-        return new string(digits[..count]);
+            _ when number.Where((c, i) => !char.IsAsciiDigit(c) && !(c is ' ' or '-' or '.' or '(' or ')' || (c == '+' && i == 0))).Any() =>
+                "only digits are allowed (and + at the start, spaces, dashes, dots, parentheses)",
+            { Length: < PhoneNumbers.MinInternationalDigits } => "fewer than 7 digits",
+            { Length: > PhoneNumbers.MaxInternationalDigits } => "more than 15 digits",
+            _ => "it starts with 0: write the country code first, without 00 or a trunk 0",
+        };
     }
 
     private static InvalidOutboundMessageException Invalid(string number, string why) =>
