@@ -113,8 +113,9 @@ try
         Console.WriteLine($"  {name,-42} {r.RequestsPerSecond,10:F0} {r.P50Ms,9:F2} {r.P99Ms,9:F2} {r.RequestsPerSecond / baseline,6:F2}x  {r.Requests} requests; {note}"
             + (r.SocketErrors > 0 ? $"; {r.SocketErrors} socket errors" : ""));
 }
-catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+catch (Exception e) when (cancel.IsCancellationRequested && e is OperationCanceledException or BenchException)
 {
+    // Ctrl-C in a terminal reaches wrk and nginx too, so a run may fail before the cancellation is seen.
     Console.Error.WriteLine($"bench: interrupted; stopped nginx and the webhook and removed {work} and {data}");
     return 130;
 }

@@ -21,6 +21,7 @@ internal static partial class Wrk
 
     public static async Task<WrkResult> RunAsync(string url, RequestSet requests, WrkSettings settings, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var script = Path.Combine(AppContext.BaseDirectory, "deliveries.lua");
         var info = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // A generous timeout: a slow commit should show in the latency, not vanish as a socket timeout.
@@ -45,6 +46,7 @@ internal static partial class Wrk
             await wrk.WaitForExitAsync(CancellationToken.None);
             throw;
         }
+        cancellationToken.ThrowIfCancellationRequested(); // wrk stops early on SIGINT and prints partial figures
         var output = await stdout + await stderr;
         if (wrk.ExitCode != 0)
         {
