@@ -31,7 +31,7 @@ using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 var work = Directory.CreateTempSubdirectory("boxbot-bench-webhook-").FullName;
 // The request files are wrk's input, not the webhook's: in memory when /dev/shm is there, so writing them leaves
 // no dirty pages on the spool's disk for its fsyncs to wait behind.
-var data = Directory.Exists("/dev/shm") ? Path.Combine("/dev/shm", Path.GetFileName(work)) : Path.Combine(work, "data");
+var data = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : work, Path.GetFileName(work) + "-requests");
 try
 {
     var token = cancel.Token;
@@ -50,12 +50,17 @@ try
     var warm = wrk with { Duration = TimeSpan.FromSeconds(2) };
     await Wrk.RunAsync(nginx.Url, deliveries.Valid, warm, token);
     await Wrk.RunAsync(webhook.Url, deliveries.Warm, warm, token);
+    var nginxCpu = () => CpuTime.Seconds(nginx.Process.Id, withChildren: true);
+    var webhookCpu = () => CpuTime.Seconds(webhook.Process.Id);
 
-    var nginxBefore = Expect("nginx before", await Wrk.RunAsync(nginx.Url, deliveries.Valid, wrk, token), non2xx: false);
+    Console.WriteLine($"measuring, {options.Duration} s each:");
+    Console.WriteLine("  nginx ...");
+    var nginxBefore = Expect("nginx before", await RunAsync(nginx.Url, deliveries.Valid, nginxCpu), non2xx: false);
     var (valid, validCounts) = await MeasureAsync(deliveries.Valid, non2xx: false);
-    if (validCounts.RateLimited > 0)
+    if (validCounts.RateLimited > 0 || validCounts.Accepted + validCounts.Duplicate < valid.Requests)
     {
-        throw new BenchException($"the webhook rate limited {validCounts.RateLimited} messages: the bench config should keep the limits out of the way");
+        throw new BenchException($"valid: wrk counted {valid.Requests} 200s, the webhook stored {validCounts.Accepted} and recognised {validCounts.Duplicate} duplicates "
+            + $"({validCounts.RateLimited} rate limited: the bench config should keep the limits out of the way)");
     }
     var (forged, forgedCounts) = await MeasureAsync(deliveries.Forged, non2xx: true);
     RequireCounted("forged", forged, forgedCounts.RejectedSignature, forgedCounts);
@@ -64,14 +69,15 @@ try
     var (array, arrayCounts) = await MeasureAsync(deliveries.SignedArray, non2xx: true);
     RequireCounted("signed array", array, arrayCounts.RejectedJson, arrayCounts);
     var (duplicates, duplicateCounts) = await MeasureAsync(deliveries.Warm, non2xx: false);
-    var nginxAfter = Expect("nginx after", await Wrk.RunAsync(nginx.Url, deliveries.Valid, wrk, token), non2xx: false);
+    Console.WriteLine("  nginx ...");
+    var nginxAfter = Expect("nginx after", await RunAsync(nginx.Url, deliveries.Valid, nginxCpu), non2xx: false);
 
     // The ratios are against nginx's mean over its runs before and after the webhook's.
     var baseline = (nginxBefore.RequestsPerSecond + nginxAfter.RequestsPerSecond) / 2;
     // One stall of the machine moves a p99 far more than a mean: compare with nginx's better one.
     var baselineP99 = Math.Min(nginxBefore.P99Ms, nginxAfter.P99Ms);
     Console.WriteLine();
-    Console.WriteLine("                                              requests/s    p50 ms    p99 ms   ratio   requests and what the webhook counted");
+    Console.WriteLine($"  {"",-42} {"requests/s",10} {"p50 ms",9} {"p99 ms",9} {"ratio",7} {"server CPU",13}  requests; what the webhook counted");
     Row("nginx, before (empty 200)", nginxBefore, "all 2xx");
     Row("nginx, after", nginxAfter, "all 2xx");
     Row("webhook, valid: unique, spooled (200)", valid,
@@ -95,13 +101,15 @@ try
     {
         Console.WriteLine("note: nginx before and after differ by more than 15%: the machine's load changed during the run; run again when it is quiet");
     }
+    Console.WriteLine("server CPU: user + system time of nginx (master and workers) or the webhook (all threads) during the run, per request");
     Console.WriteLine($"load average {LoadAverage()} at the end (1, 5, 15 min; {Environment.ProcessorCount} cores)");
     return 0;
 
     async Task<(WrkResult Result, Counters Counts)> MeasureAsync(RequestSet requests, bool non2xx)
     {
+        Console.WriteLine($"  webhook, {Path.GetFileName(requests.Path)} ...");
         var before = await webhook.SettledCountersAsync(token);
-        var result = await Wrk.RunAsync(webhook.Url, requests, wrk, token);
+        var result = await RunAsync(webhook.Url, requests, webhookCpu);
         var counts = await webhook.SettledCountersAsync(token) - before;
         if (webhook.Process.HasExited)
         {
@@ -109,8 +117,14 @@ try
         }
         return (Expect(Path.GetFileName(requests.Path), result, non2xx), counts);
     }
+    async Task<WrkResult> RunAsync(string url, RequestSet requests, Func<double> serverCpu)
+    {
+        var cpu = serverCpu();
+        var result = await Wrk.RunAsync(url, requests, wrk, token);
+        return result with { ServerCpuSeconds = serverCpu() - cpu };
+    }
     void Row(string name, WrkResult r, string note) =>
-        Console.WriteLine($"  {name,-42} {r.RequestsPerSecond,10:F0} {r.P50Ms,9:F2} {r.P99Ms,9:F2} {r.RequestsPerSecond / baseline,6:F2}x  {r.Requests} requests; {note}"
+        Console.WriteLine($"  {name,-42} {r.RequestsPerSecond,10:F0} {r.P50Ms,9:F2} {r.P99Ms,9:F2} {r.RequestsPerSecond / baseline,6:F2}x {r.ServerCpuMicrosecondsPerRequest,6:F1} us/req  {r.Requests}; {note}"
             + (r.SocketErrors > 0 ? $"; {r.SocketErrors} socket errors" : ""));
 }
 catch (Exception e) when (cancel.IsCancellationRequested && e is OperationCanceledException or BenchException)

@@ -12,7 +12,13 @@ internal sealed record WrkSettings(int Threads, int Connections, TimeSpan Durati
 
 /// <summary>What one wrk run measured.</summary>
 /// <param name="Non2xx">wrk's "Non-2xx or 3xx responses" (it counts every status above 399).</param>
-internal sealed record WrkResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Requests, long Non2xx, long SocketErrors, string Output);
+internal sealed record WrkResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Requests, long Non2xx, long SocketErrors, string Output)
+{
+    /// <summary>CPU time the server spent during the run (see <see cref="CpuTime"/>).</summary>
+    public double ServerCpuSeconds { get; init; }
+
+    public double ServerCpuMicrosecondsPerRequest => ServerCpuSeconds * 1e6 / Requests;
+}
 
 /// <summary>Runs wrk with deliveries.lua against one URL and parses what it prints.</summary>
 internal static partial class Wrk
