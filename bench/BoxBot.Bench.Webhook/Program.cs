@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using BoxBot.Bench.Webhook;
@@ -119,6 +120,9 @@ try
     }
     async Task<WrkResult> RunAsync(string url, RequestSet requests, Func<double> serverCpu)
     {
+        // The valid run leaves the spool's dirty pages for the kernel to write back, which would slow whichever run
+        // came next: every run starts with them written and a second of quiet.
+        await SettleAsync(token);
         var cpu = serverCpu();
         var result = await Wrk.RunAsync(url, requests, wrk, token);
         return result with { ServerCpuSeconds = serverCpu() - cpu };
@@ -172,6 +176,13 @@ static void RequireCounted(string run, WrkResult result, long counter, Counters 
     {
         throw new BenchException($"{run}: wrk counted {result.Requests} refusals, the webhook {counter} of this kind ({counts})");
     }
+}
+
+static async Task SettleAsync(CancellationToken cancellationToken)
+{
+    using var sync = Process.Start(new ProcessStartInfo("sync") { UseShellExecute = false })!;
+    await sync.WaitForExitAsync(cancellationToken);
+    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
 }
 
 static void Target(string name, double ratio, double target) =>
