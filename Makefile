@@ -23,8 +23,10 @@ run: publish ## Build, then start all five daemons under ./.boxbot-dev (or $BOXB
 test: publish ## Run all tests against the published executables; prints "N passed, N failed"
 	@scripts/run-tests.sh
 
-bench: publish ## Sandbox start-up against bare python3 in the same run (needs root); figures go in docs/performance.md
+bench: publish ## Sandbox start-up against bare python3 (needs root), then the webhook under wrk against nginx (installs both); figures go in docs/performance.md
+	@scripts/bench-prereqs.sh
 	dotnet run -c Release --project bench/BoxBot.Bench.Sandbox -- $(BIN)/boxbot-sandbox
+	dotnet run -c Release --project bench/BoxBot.Bench.Webhook -- $(BIN)/boxbot-webhook
 
 format: ## Rewrite sources to the project's formatting (dotnet format)
 	dotnet format boxbot.sln
