@@ -1,5 +1,6 @@
 using BoxBot.Agent.Storage;
 using BoxBot.Contracts;
+using BoxBot.WhatsApp;
 using Microsoft.Extensions.Logging;
 
 namespace BoxBot.Agent;
@@ -65,7 +66,7 @@ public sealed class WhatsAppInbound(WhatsAppLog whatsApp, ILogger logger)
         {
             return "no usable id";
         }
-        if (e.From is { } from && (from.Length is 0 or > 20 || !from.All(char.IsAsciiDigit)))
+        if (e.From is { } from && PhoneNumbers.Normalize(from) != from)
         {
             return "the phone number is not digits only";
         }

@@ -59,7 +59,8 @@ public static class BindGuard
         return addresses.Distinct().ToList();
     }
 
-    private static bool IsLoopback(IPAddress address) =>
+    /// <summary>Loopback, also in its IPv4-mapped IPv6 spelling (<c>::ffff:127.0.0.1</c>).</summary>
+    internal static bool IsLoopback(IPAddress address) =>
         IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
 }
 

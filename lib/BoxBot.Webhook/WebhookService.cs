@@ -42,7 +42,7 @@ public sealed class WebhookService(TimeProvider? time = null) : IDaemonService
         var log = context.Loggers.CreateLogger<WebhookService>();
         var (appSecret, verifyToken) = ReadCredentials(context.Credentials);
         var addresses = BindGuard.Resolve(options, context.LoadedConfig.SourcePath);
-        if (options.AllowPublicBind && addresses.Any(a => !System.Net.IPAddress.IsLoopback(a)))
+        if (options.AllowPublicBind && addresses.Any(a => !BindGuard.IsLoopback(a)))
         {
             log.LogWarning("listening on {Addresses}, which is not loopback (webhook.allow_public_bind = true): plain HTTP is reachable from the network",
                 string.Join(", ", addresses));
