@@ -84,21 +84,8 @@ internal sealed class NginxBaseline : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!Process.HasExited)
-        {
-            // SIGTERM is nginx's fast shutdown: the master stops its workers and exits.
-            LinuxProcess.Signal(Process.Id, LinuxProcess.SIGTERM);
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await Process.WaitForExitAsync(grace.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Process.Kill(entireProcessTree: true);
-                await Process.WaitForExitAsync();
-            }
-        }
+        // SIGTERM is nginx's fast shutdown: the master stops its workers and exits.
+        await ServerProcess.StopAsync(Process);
         Process.Dispose();
     }
 

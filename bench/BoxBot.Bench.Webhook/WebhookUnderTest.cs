@@ -118,21 +118,8 @@ internal sealed class WebhookUnderTest : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!Process.HasExited)
-        {
-            // SIGTERM runs the daemon's shutdown phases (the spool closes cleanly); SIGKILL only if that hangs.
-            LinuxProcess.Signal(Process.Id, LinuxProcess.SIGTERM);
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            try
-            {
-                await Process.WaitForExitAsync(grace.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                Process.Kill(entireProcessTree: true);
-                await Process.WaitForExitAsync();
-            }
-        }
+        // SIGTERM runs the daemon's shutdown phases (the spool closes cleanly); SIGKILL only if that hangs.
+        await ServerProcess.StopAsync(Process);
         Process.Dispose();
     }
 
