@@ -33,6 +33,8 @@ public static class RpcErrorCodes
     public const int Refused = -32007;
     /// <summary>A service beyond the box (the WhatsApp Graph API, an LLM provider) refused or failed the request; the message says what it answered.</summary>
     public const int Upstream = -32008;
+    /// <summary>The thing the request names (a registered user, a blocked sender) does not exist.</summary>
+    public const int NotFound = -32009;
 
     public static string Describe(int code) => code switch
     {
@@ -49,6 +51,7 @@ public static class RpcErrorCodes
         Unavailable => "unavailable",
         Refused => "refused",
         Upstream => "upstream error",
+        NotFound => "not found",
         _ => "error " + code,
     };
 }
