@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 
 namespace BoxBot.Agent;
 
-// Inbound WhatsApp events from the webhook (inbound.whatsapp): recorded once each, by key, in the agent's database.
+// Inbound WhatsApp events from the webhook (inbound.whatsapp): messages pass the user registry's door (blocked and
+// unregistered senders go no further), then are recorded once each, by key, in the agent's database.
 public sealed partial class AgentService
 {
     private AgentDatabase? _database;
@@ -16,9 +17,10 @@ public sealed partial class AgentService
         _database = AgentDatabase.Open(context.StateDir);
         var log = new WhatsAppLog(_database, TimeProvider.System);
         _whatsAppLog = log;
+        StartIdentity(context);
         // Only the webhook's own user may hand the agent inbound messages (root is there for development, where
         // every daemon runs as the developer).
-        var inbound = new WhatsAppInbound(log, context.Loggers.CreateLogger<WhatsAppInbound>());
+        var inbound = new WhatsAppInbound(log, _registry!, context.Loggers.CreateLogger<WhatsAppInbound>());
         var webhook = CallerPolicy.Of(Principal.Root, Principal.User(Daemons.Webhook.ServiceUser));
         context.Server.Map(WhatsAppMethods.Inbound, webhook, WhatsAppJsonContext.Default.WhatsAppInboundBatch,
             WhatsAppJsonContext.Default.WhatsAppInboundAck, (batch, _, _) => ValueTask.FromResult(inbound.Receive(batch)));

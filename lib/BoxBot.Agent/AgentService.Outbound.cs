@@ -7,7 +7,8 @@ using BoxBot.WhatsApp.Outbound;
 namespace BoxBot.Agent;
 
 /// <summary>
-/// Outbound WhatsApp messages (<c>whatsapp.send</c>): admins send a text to a recipient the box may send to. Without
+/// Outbound WhatsApp messages (<c>whatsapp.send</c>): admins send a text to a registered user; the send path itself asks
+/// the user registry about every recipient, so no caller can reach an unregistered or blocked number. Without
 /// Graph credentials (<c>whatsapp-access-token</c>, <c>[whatsapp] phone_number_id</c>) texts go to the development
 /// outbox in the state folder instead, and nothing leaves the box.
 /// </summary>
@@ -20,7 +21,6 @@ public sealed partial class AgentService
     internal static readonly TimeSpan SendCallTimeout = TimeSpan.FromMinutes(5);
 
     private OutboundSender? _outbound;
-    private string _adminNumber = "";
 
     // The agent's database is opened by the inbound side (AgentService.Inbound.cs), which assigns this before
     // StartOutbound runs. Read at each send, so the order of the two does not matter. Null: parts are sent but not
@@ -32,15 +32,14 @@ public sealed partial class AgentService
         var whatsApp = context.Config.WhatsApp;
         // A credential file others could read is refused here with the fix (fail closed), not skipped.
         var token = context.Credentials.TryGet(OutboundSender.AccessTokenCredential);
-        UseOutbound(OutboundOptions.From(whatsApp, Path.Combine(context.StateDir, OutboxFileName)), token, whatsApp.AdminNumber);
+        UseOutbound(OutboundOptions.From(whatsApp, Path.Combine(context.StateDir, OutboxFileName)), token);
         MapOutbound(context.Server, context.Operators);
     }
 
-    /// <summary>Builds the one sender. Until the user registry exists, the only recipient allowed is <paramref name="adminNumber"/>.</summary>
-    internal void UseOutbound(OutboundOptions options, string? accessToken, string adminNumber, Func<TimeSpan, CancellationToken, Task>? delay = null)
+    /// <summary>Builds the one sender. It sends only to registered users (<see cref="UseRegistry"/>); with no registry, to nobody.</summary>
+    internal void UseOutbound(OutboundOptions options, string? accessToken, Func<TimeSpan, CancellationToken, Task>? delay = null)
     {
         _outbound?.Dispose();
-        _adminNumber = adminNumber;
         _outbound = new OutboundSender(options, accessToken, IsAllowedRecipient, _log, RecordOutbound, delay);
     }
 
@@ -74,10 +73,7 @@ public sealed partial class AgentService
         }
         catch (RecipientRefusedException e)
         {
-            var hint = _adminNumber.Length == 0
-                ? " (for now that is [whatsapp] admin_number, which is empty in the config)"
-                : " (for now that is [whatsapp] admin_number)";
-            throw new RpcException(RpcErrorCodes.Refused, e.Message + hint);
+            throw new RpcException(RpcErrorCodes.Refused, e.Message);
         }
         catch (GraphApiException e)
         {
@@ -85,8 +81,8 @@ public sealed partial class AgentService
         }
     }
 
-    // Numbers are compared normalized: the sender passes digits only, and the config allows nothing else.
-    private bool IsAllowedRecipient(string number) => _adminNumber.Length > 0 && number == _adminNumber;
+    // The sender passes digits only, as the registry stores them; it asks before anything is sent or written to the outbox.
+    private bool IsAllowedRecipient(string number) => _registry?.MaySendTo(number) == true;
 
     private void RecordOutbound(SentPart part) => _whatsAppLog?.RecordOutbound(part.Id, part.To, part.Text, part.Part);
 

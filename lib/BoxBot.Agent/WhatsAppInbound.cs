@@ -1,3 +1,4 @@
+using BoxBot.Agent.Identity;
 using BoxBot.Agent.Storage;
 using BoxBot.Contracts;
 using BoxBot.WhatsApp;
@@ -10,7 +11,7 @@ namespace BoxBot.Agent;
 /// The events are untrusted data (they come from WhatsApp users through the network); this checks their shape,
 /// never their content.
 /// </summary>
-public sealed class WhatsAppInbound(WhatsAppLog whatsApp, ILogger logger)
+public sealed class WhatsAppInbound(WhatsAppLog whatsApp, UserRegistry registry, ILogger logger)
 {
     /// <summary>Largest key or id accepted from the webhook (WhatsApp ids are about 60 characters).</summary>
     public const int MaxIdLength = 256;
@@ -38,6 +39,13 @@ public sealed class WhatsAppInbound(WhatsAppLog whatsApp, ILogger logger)
             }
             try
             {
+                if (e.Kind == WhatsAppEvent.MessageKind && registry.Admit(e) is var admission && admission != Admission.Deliver)
+                {
+                    // Blocked, unregistered, a code (used or not): nothing of it reaches a conversation, and nobody is answered.
+                    logger.LogDebug("WhatsApp message {Id} from {From}: {Admission}", e.Id, e.From, admission);
+                    acked.Add(e.Key);
+                    continue;
+                }
                 if (whatsApp.Record(e))
                 {
                     if (e.Kind == WhatsAppEvent.MessageKind)

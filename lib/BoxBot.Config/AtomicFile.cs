@@ -17,7 +17,7 @@ public static class AtomicFile
         Write(path, contents, mode, overwrite: true);
 
     /// <summary>Like <see cref="WriteAllText"/>; with <paramref name="overwrite"/> false an existing file is kept and false returned.</summary>
-    internal static bool Write(string path, string contents, UnixFileMode mode, bool overwrite)
+    public static bool Write(string path, string contents, UnixFileMode mode, bool overwrite)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(contents);

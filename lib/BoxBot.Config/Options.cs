@@ -120,10 +120,10 @@ public sealed record WebhookOptions(
 /// <param name="GraphUrl">Base URL of the Graph API (https; plain http only to a loopback address, for tests).</param>
 /// <param name="ApiVersion">Graph API version in the path, such as <c>v23.0</c>.</param>
 /// <param name="PhoneNumberId">The business phone number's id (Meta app dashboard); <c>""</c> means nothing is sent (outbox only).</param>
-/// <param name="AdminNumber">The admin's WhatsApp number, digits only: the one recipient allowed until registered users exist; <c>""</c> for none.</param>
-public sealed record WhatsAppOptions(Uri GraphUrl, string ApiVersion, string PhoneNumberId, string AdminNumber)
+/// <remarks>Who may be sent to is not configuration: only registered users (the agent's user registry).</remarks>
+public sealed record WhatsAppOptions(Uri GraphUrl, string ApiVersion, string PhoneNumberId)
 {
-    public WhatsAppOptions() : this(new Uri("https://graph.facebook.com"), "v23.0", "", "") { }
+    public WhatsAppOptions() : this(new Uri("https://graph.facebook.com"), "v23.0", "") { }
 
     public static WhatsAppOptions Default { get; } = new();
 }

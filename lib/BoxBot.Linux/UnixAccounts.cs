@@ -2,7 +2,7 @@ using BoxBot.Linux.Internal;
 
 namespace BoxBot.Linux;
 
-/// <summary>Name → id lookups through NSS (getpwnam_r/getgrnam_r), so /etc/passwd, systemd-userdb etc. all work.</summary>
+/// <summary>Name ↔ id lookups through NSS (getpwnam_r/getpwuid_r/getgrnam_r), so /etc/passwd, systemd-userdb etc. all work.</summary>
 public static unsafe class UnixAccounts
 {
     private const int InitialBuffer = 16 * 1024;
@@ -31,6 +31,37 @@ public static unsafe class UnixAccounts
                 continue;
             }
             return rc == 0 && result != null ? (pwd.Uid, pwd.Gid) : null;
+        }
+        return null;
+    }
+
+    /// <summary>The name of the user with <paramref name="uid"/>, or null when no user has it.</summary>
+    public static string? LookupName(uint uid)
+    {
+        for (var size = InitialBuffer; size <= MaxBuffer; size *= 2)
+        {
+            var buffer = new byte[size];
+            Libc.Passwd pwd;
+            Libc.Passwd* result = null;
+            int rc;
+            fixed (byte* b = buffer)
+            {
+                rc = Libc.getpwuid_r(uid, &pwd, b, (nuint)size, &result);
+                if (rc == 0 && result != null)
+                {
+                    return System.Runtime.InteropServices.Marshal.PtrToStringUTF8(pwd.Name);
+                }
+            }
+            if (rc == Libc.ERANGE)
+            {
+                continue;
+            }
+            if (rc == Libc.EINTR)
+            {
+                size /= 2;
+                continue;
+            }
+            return null;
         }
         return null;
     }

@@ -1,3 +1,4 @@
+using BoxBot.Agent.Identity;
 using BoxBot.Agent.Storage;
 using BoxBot.Contracts;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,6 +11,7 @@ public class WhatsAppInboxTests
     private AgentDatabase _db = null!;
     private WhatsAppLog _log = null!;
     private WhatsAppInbound _inbound = null!;
+    private TestRegistry _registry = null!;
 
     [SetUp]
     public void SetUp()
@@ -17,7 +19,10 @@ public class WhatsAppInboxTests
         _dir = new TempFolder();
         _db = AgentDatabase.Open(_dir.Path);
         _log = new WhatsAppLog(_db, new ManualClock(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero)));
-        _inbound = new WhatsAppInbound(_log, NullLogger.Instance);
+        _registry = new TestRegistry(_db, TimeProvider.System);
+        _registry.Register("4915112345678");
+        _registry.Register("4915100000002");
+        _inbound = new WhatsAppInbound(_log, _registry.Registry, NullLogger.Instance);
     }
 
     [TearDown]
@@ -61,6 +66,26 @@ public class WhatsAppInboxTests
 
         Assert.That(_log.InboxCount, Is.EqualTo(1));
         Assert.That(_log.Inbox().Single(), Is.EqualTo(Message("wamid.1")));
+    }
+
+    [Test]
+    public void Messages_from_unregistered_and_blocked_senders_are_acknowledged_but_never_reach_the_inbox()
+    {
+        for (var i = 0; i < UserRegistry.FailuresToBlock; i++)
+        {
+            _registry.Send("4477009000001", "000000");
+        }
+        var batch = new[]
+        {
+            Message("wamid.stranger", from: "4477009000002", text: "hi, it's your bank"),
+            Message("wamid.guess", from: "4477009000003", text: "123456"),
+            Message("wamid.blocked", from: "4477009000001", text: "hello?"),
+            Message("wamid.user", text: "dinner at 8"),
+        };
+
+        Assert.That(Receive(batch).Acked, Is.EqualTo(batch.Select(e => e.Key)));
+
+        Assert.That(_log.Inbox().Select(e => e.Id), Is.EqualTo(new[] { "wamid.user" }));
     }
 
     [Test]

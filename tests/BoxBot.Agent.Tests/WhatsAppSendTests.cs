@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using BoxBot.Agent.Identity;
 using BoxBot.Agent.Storage;
 using BoxBot.Config;
 using BoxBot.Contracts;
@@ -24,6 +25,7 @@ public class WhatsAppSendTests
     private FakeGraphApi _graph = null!;
     private AgentDatabase _database = null!;
     private WhatsAppLog _whatsAppLog = null!;
+    private TestRegistry _registry = null!;
     private AgentService _agent = null!;
     private JsonRpcServer? _server;
     private JsonRpcClient? _client;
@@ -35,7 +37,10 @@ public class WhatsAppSendTests
         _graph = FakeGraphApi.Start();
         _database = AgentDatabase.Open(_dir.Path);
         _whatsAppLog = new WhatsAppLog(_database, TimeProvider.System);
+        _registry = new TestRegistry(_database, TimeProvider.System);
+        _registry.Register(Admin);
         _agent = new AgentService();
+        _agent.UseRegistry(_registry.Registry);
     }
 
     [TearDown]
@@ -56,7 +61,7 @@ public class WhatsAppSendTests
     }
 
     [Test]
-    public async Task An_admin_sends_to_the_admin_number_and_every_part_is_recorded_for_its_receipts()
+    public async Task An_admin_sends_to_a_registered_user_and_every_part_is_recorded_for_its_receipts()
     {
         var client = await StartAsync();
 
@@ -78,20 +83,33 @@ public class WhatsAppSendTests
         var e = (await Assert.ThrowsAsync<RpcException>(() => SendAsync(client, "447700900123", "hello")))!;
 
         Assert.That(e.Code, Is.EqualTo(RpcErrorCodes.Refused));
-        Assert.That(e.Message, Is.EqualTo("not a registered user: 447700900123; the box sends only to registered users (for now that is [whatsapp] admin_number)"));
+        Assert.That(e.Message, Is.EqualTo("not a registered user: 447700900123; the box sends only to registered users"));
         Assert.That(_graph.Bodies, Is.Empty);
     }
 
     [Test]
-    public async Task With_no_admin_number_configured_every_recipient_is_refused_and_the_message_says_why()
+    public async Task A_removed_user_and_a_blocked_sender_are_refused_and_nothing_is_recorded_for_them()
     {
-        var client = await StartAsync(admin: "");
+        const string friend = "4915100000002";
+        const string guesser = "4915100000003";
+        _registry.Register(friend);
+        var client = await StartAsync(token: null);
+        Assert.That((await SendAsync(client, friend, "hello")).Outcome, Is.EqualTo("outbox"));
 
-        var e = (await Assert.ThrowsAsync<RpcException>(() => SendAsync(client, Admin, "hello")))!;
+        _registry.Registry.Remove(friend, "console:test");
+        for (var i = 0; i < UserRegistry.FailuresToBlock; i++)
+        {
+            _registry.Send(guesser, "000000");
+        }
 
-        Assert.That(e.Code, Is.EqualTo(RpcErrorCodes.Refused));
-        Assert.That(e.Message, Does.EndWith("(for now that is [whatsapp] admin_number, which is empty in the config)"));
-        Assert.That(_graph.Bodies, Is.Empty);
+        foreach (var number in new[] { friend, guesser })
+        {
+            var e = (await Assert.ThrowsAsync<RpcException>(() => SendAsync(client, number, "hello again")))!;
+            Assert.That(e.Code, Is.EqualTo(RpcErrorCodes.Refused), number);
+        }
+        var outbox = File.ReadAllLines(_dir.File(AgentService.OutboxFileName));
+        Assert.That(outbox, Has.Length.EqualTo(1));
+        Assert.That(outbox, Has.None.Contains(guesser));
     }
 
     [TestCase(Admin, "", "text is empty")]
@@ -143,7 +161,7 @@ public class WhatsAppSendTests
         await StartAsync();
         Assert.That(Status(), Is.EqualTo("graph"));
 
-        _agent.UseOutbound(Options() with { PhoneNumberId = "" }, "EAAGtoken", Admin);
+        _agent.UseOutbound(Options() with { PhoneNumberId = "" }, "EAAGtoken");
         Assert.That(Status(), Is.EqualTo("outbox (no phone_number_id)"));
     }
 
@@ -158,12 +176,12 @@ public class WhatsAppSendTests
         Assert.That(_graph.Bodies, Is.Empty);
     }
 
-    private OutboundOptions Options() => OutboundOptions.From(new WhatsAppOptions(_graph.Url, "v23.0", "1234567890", Admin),
+    private OutboundOptions Options() => OutboundOptions.From(new WhatsAppOptions(_graph.Url, "v23.0", "1234567890"),
         _dir.File(AgentService.OutboxFileName));
 
-    private async Task<JsonRpcClient> StartAsync(string? token = "EAAGtoken", string admin = Admin, CallerPolicy? callers = null)
+    private async Task<JsonRpcClient> StartAsync(string? token = "EAAGtoken", CallerPolicy? callers = null)
     {
-        _agent.UseOutbound(Options(), token, admin, (_, _) => Task.CompletedTask);
+        _agent.UseOutbound(Options(), token, (_, _) => Task.CompletedTask);
         _agent.UseWhatsAppLog(_whatsAppLog);
         var socket = _dir.File("agent.sock");
         _server = new JsonRpcServer(new IpcServerOptions { SocketPath = socket }, NullLogger.Instance);

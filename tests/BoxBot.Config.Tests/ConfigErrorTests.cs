@@ -26,9 +26,9 @@ public class ConfigErrorTests
 
         Assert.That(ex.Errors, Has.Count.EqualTo(1));
         Assert.That(ex.Message, Is.EqualTo(
-            $"{path}:3:1: whatsapp.phone_id: unknown key (known keys in [whatsapp]: admin_number, api_version, graph_url, phone_number_id)"));
+            $"{path}:3:1: whatsapp.phone_id: unknown key (known keys in [whatsapp]: api_version, graph_url, phone_number_id)"));
         Assert.That(ex.Errors[0], Is.EqualTo(new ConfigError(path, 3, 1, "whatsapp.phone_id",
-            "unknown key (known keys in [whatsapp]: admin_number, api_version, graph_url, phone_number_id)")));
+            "unknown key (known keys in [whatsapp]: api_version, graph_url, phone_number_id)")));
     }
 
     [Test]
@@ -96,8 +96,6 @@ public class ConfigErrorTests
     [TestCase("webhook", "global_messages_per_minute", "0", "must be between 1 and 10000000, got 0")]
     [TestCase("whatsapp", "api_version", "\"23.0\"", "must be a Graph API version such as v23.0, got \"23.0\"")]
     [TestCase("whatsapp", "phone_number_id", "\"12-34\"", "must be \"\" or the phone number id from the Meta app dashboard (digits), got \"12-34\"")]
-    [TestCase("whatsapp", "admin_number", "\"+49 151 12345678\"", "must be \"\" or a phone number in international form, digits only (country code first, no + or spaces), such as 4915112345678, got \"+49 151 12345678\"")]
-    [TestCase("whatsapp", "admin_number", "\"0151123456\"", "must be \"\" or a phone number in international form, digits only (country code first, no + or spaces), such as 4915112345678, got \"0151123456\"")]
     [TestCase("whatsapp", "graph_url", "\"http://graph.facebook.com\"", "must use https:// (plain http:// only to a loopback address, for a test server), got \"http://graph.facebook.com\"")]
     [TestCase("whatsapp", "graph_url", "\"graph.facebook.com\"", "must be an https:// URL such as https://graph.facebook.com, got \"graph.facebook.com\"")]
     [TestCase("box", "log_level", "\"verbose\"", "must be one of debug, info, warning, error, got \"verbose\"")]

@@ -34,7 +34,7 @@ public class ConfigLoadingTests
         Assert.That(d.Ipc, Is.EqualTo(new IpcOptions(TimeSpan.FromMilliseconds(10000), 64)));
         Assert.That(d.Webhook, Is.EqualTo(new WebhookOptions("127.0.0.1", 8443, "", false, 262144, 100, 16384,
             TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(15), 240, 30, 600)));
-        Assert.That(d.WhatsApp, Is.EqualTo(new WhatsAppOptions(new Uri("https://graph.facebook.com"), "v23.0", "", "")));
+        Assert.That(d.WhatsApp, Is.EqualTo(new WhatsAppOptions(new Uri("https://graph.facebook.com"), "v23.0", "")));
         Assert.That(d.PluginHost, Is.EqualTo(new PluginHostOptions("", null, "")));
         Assert.That(Daemons.All.Select(d.SocketGroupFor), Is.All.Empty);
     }
@@ -106,7 +106,6 @@ public class ConfigLoadingTests
             graph_url = "http://127.0.0.1:9999"
             api_version = "v19.0"
             phone_number_id = "1234567890"
-            admin_number = "4915112345678"
             [perception]
             socket_group = "g-perception"
             [plugin-host]
@@ -121,7 +120,7 @@ public class ConfigLoadingTests
         Assert.That(c.Ipc, Is.EqualTo(new IpcOptions(TimeSpan.FromMilliseconds(2500), 8)));
         Assert.That(c.Webhook, Is.EqualTo(new WebhookOptions("::1", 0, "g-webhook", true, 4096, 7, 2048,
             TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(4), 100, 5, 50)));
-        Assert.That(c.WhatsApp, Is.EqualTo(new WhatsAppOptions(new Uri("http://127.0.0.1:9999"), "v19.0", "1234567890", "4915112345678")));
+        Assert.That(c.WhatsApp, Is.EqualTo(new WhatsAppOptions(new Uri("http://127.0.0.1:9999"), "v19.0", "1234567890")));
         Assert.That(c.PluginHost.MeshUrl, Is.EqualTo(new Uri("tls://mesh.example.org:4222")));
         Assert.That(c.PluginHost.MeshUser, Is.EqualTo("box-7"));
         Assert.That(c.SocketGroupFor(Daemons.Agent), Is.EqualTo("g-agent"));

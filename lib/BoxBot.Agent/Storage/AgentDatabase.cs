@@ -5,7 +5,7 @@ namespace BoxBot.Agent.Storage;
 
 /// <summary>
 /// The agent's database (<c>boxbot.db</c> in its state folder): one connection, one caller at a time. Each area keeps
-/// its tables in a migration below and its queries in its own class (<see cref="WhatsAppLog"/>).
+/// its tables in a migration below and its queries in its own class (<see cref="WhatsAppLog"/>, <see cref="Identity.UserRegistry"/>).
 /// </summary>
 public sealed class AgentDatabase : IDisposable
 {
@@ -53,6 +53,62 @@ public sealed class AgentDatabase : IDisposable
             at INTEGER NOT NULL,
             error_code INTEGER,
             error_title TEXT
+        ) STRICT;
+        """,
+        // 2: the user registry (Identity/UserRegistry.cs). Registration codes are kept only as HMACs under the box key
+        // (identity.key beside the database, never in it). auth_events is append-only: nothing updates or deletes it.
+        """
+        CREATE TABLE users(
+            number TEXT PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            name_verified INTEGER NOT NULL DEFAULT 0,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+            is_primary INTEGER NOT NULL DEFAULT 0 CHECK (is_primary = 0 OR role = 'admin'),
+            created_at INTEGER NOT NULL,
+            last_seen_at INTEGER
+        ) STRICT;
+        CREATE UNIQUE INDEX users_one_primary ON users(is_primary) WHERE is_primary = 1;
+        CREATE TABLE registration_codes(
+            id INTEGER PRIMARY KEY,
+            hmac BLOB NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('user', 'bootstrap')),
+            issued_by TEXT NOT NULL,
+            issued_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'used', 'revoked')),
+            closed_at INTEGER,
+            used_by TEXT,
+            used_message TEXT
+        ) STRICT;
+        CREATE INDEX registration_codes_by_state ON registration_codes(state);
+        CREATE INDEX registration_codes_by_issuer ON registration_codes(issued_by, issued_at);
+        CREATE INDEX registration_codes_by_message ON registration_codes(used_message) WHERE used_message IS NOT NULL;
+        CREATE TABLE failed_attempts(
+            message_id TEXT PRIMARY KEY,
+            sender TEXT NOT NULL,
+            at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX failed_attempts_by_sender ON failed_attempts(sender, at);
+        CREATE INDEX failed_attempts_by_time ON failed_attempts(at);
+        CREATE TABLE blocks(
+            sender TEXT PRIMARY KEY,
+            level INTEGER NOT NULL,
+            since INTEGER NOT NULL,
+            until INTEGER
+        ) STRICT;
+        CREATE TABLE auth_events(
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            subject TEXT,
+            actor TEXT,
+            detail TEXT
+        ) STRICT;
+        CREATE TRIGGER auth_events_append_only_update BEFORE UPDATE ON auth_events BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END;
+        CREATE TRIGGER auth_events_append_only_delete BEFORE DELETE ON auth_events BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END;
+        CREATE TABLE identity_state(
+            key TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
         ) STRICT;
         """,
     ];

@@ -57,8 +57,7 @@ internal sealed partial class ConfigBinder(
         WhatsApp = new WhatsAppOptions(
             GraphUrl("whatsapp.graph_url", f.WhatsApp.GraphUrl),
             Pattern("whatsapp.api_version", f.WhatsApp.ApiVersion, ApiVersion(), "a Graph API version such as v23.0"),
-            Pattern("whatsapp.phone_number_id", f.WhatsApp.PhoneNumberId, Digits(), "\"\" or the phone number id from the Meta app dashboard (digits)", allowEmpty: true),
-            Pattern("whatsapp.admin_number", f.WhatsApp.AdminNumber, PhoneNumber(), "\"\" or a phone number in international form, digits only (country code first, no + or spaces), such as 4915112345678", allowEmpty: true)),
+            Pattern("whatsapp.phone_number_id", f.WhatsApp.PhoneNumberId, Digits(), "\"\" or the phone number id from the Meta app dashboard (digits)", allowEmpty: true)),
         Perception = new PerceptionOptions(Group("perception.socket_group", f.Perception.SocketGroup)),
         PluginHost = new PluginHostOptions(
             Group("plugin-host.socket_group", f.PluginHost.SocketGroup),
@@ -299,8 +298,4 @@ internal sealed partial class ConfigBinder(
 
     [GeneratedRegex("^[0-9]{1,32}$", RegexOptions.CultureInvariant)]
     private static partial Regex Digits();
-
-    // E.164: at most 15 digits, no leading zero (the country code comes first).
-    [GeneratedRegex("^[1-9][0-9]{6,14}$", RegexOptions.CultureInvariant)]
-    private static partial Regex PhoneNumber();
 }

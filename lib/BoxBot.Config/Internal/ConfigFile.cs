@@ -86,7 +86,6 @@ internal sealed class WhatsAppSection
     [JsonPropertyName("graph_url")] public string GraphUrl { get; set; } = D.GraphUrl.OriginalString;
     [JsonPropertyName("api_version")] public string ApiVersion { get; set; } = D.ApiVersion;
     [JsonPropertyName("phone_number_id")] public string PhoneNumberId { get; set; } = D.PhoneNumberId;
-    [JsonPropertyName("admin_number")] public string AdminNumber { get; set; } = D.AdminNumber;
 }
 
 internal sealed class PluginHostSection

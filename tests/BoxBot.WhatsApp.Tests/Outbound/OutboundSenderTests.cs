@@ -262,7 +262,7 @@ public class OutboundSenderTests
     }
 
     private OutboundOptions Options() => OutboundOptions.From(
-        new BoxBot.Config.WhatsAppOptions(_graph.Url, "v23.0", "1234567890", Admin), _dir.File("whatsapp-outbox.jsonl"));
+        new BoxBot.Config.WhatsAppOptions(_graph.Url, "v23.0", "1234567890"), _dir.File("whatsapp-outbox.jsonl"));
 
     private OutboundSender Sender(OutboundOptions? options = null, string? token = Token, Func<string, bool>? allowed = null, TimeProvider? time = null) =>
         new(options ?? Options(), token, allowed ?? (n => n == Admin), _log, _recorded.Enqueue, _delay.WaitAsync, time);
