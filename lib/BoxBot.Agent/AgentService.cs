@@ -109,6 +109,10 @@ public sealed partial class AgentService : IDaemonService
         details["pending_approvals"] = (_packages?.Store.PendingCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
         details["whatsapp_inbox"] = (_whatsAppLog?.InboxCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
         AddOutboundStatus(details);
+        if (_registry is not null)
+        {
+            details["bootstrap"] = _registry.IsBootstrapOpen ? "open" : "closed";
+        }
     }
 
     public async ValueTask DisposeAsync()

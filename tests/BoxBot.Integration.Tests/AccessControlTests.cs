@@ -24,6 +24,7 @@ public class AccessControlTests
         TestEnv.EnsureUser(Intruder);
         // As on an installed box, the webhook's user exists before the agent starts (its policy names it).
         TestEnv.EnsureUser(Daemons.Webhook.ServiceUser);
+        TestEnv.EnsureUser(Daemons.Perception.ServiceUser);
         TestEnv.EnsureGroup(SocketGroup);
         TestEnv.EnsureGroup(AdminGroup);
         _home = TestEnv.TempDir("access");
@@ -99,6 +100,30 @@ public class AccessControlTests
 
         Assert.That(admin.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(RpcErrorCodes.Unauthorized), admin.ToString());
         Assert.That(webhook.GetProperty("result").GetProperty("acked")[0].GetString(), Is.EqualTo("wamid.acl1"), webhook.ToString());
+    }
+
+    [Test]
+    public void Only_the_perception_daemons_user_may_press_the_physical_reset_not_even_an_admin()
+    {
+        var admin = CallAs(Intruder, UserMethods.Reset, "{}", SocketGroup, AdminGroup);
+        var perception = CallAs(Daemons.Perception.ServiceUser, UserMethods.Reset, "{}", SocketGroup);
+
+        Assert.That(admin.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(RpcErrorCodes.Unauthorized), admin.ToString());
+        var code = perception.GetProperty("result").GetProperty("code");
+        Assert.That(code.GetProperty("kind").GetString(), Is.EqualTo("bootstrap"), perception.ToString());
+        Assert.That(code.GetProperty("issued_by").GetString(), Is.EqualTo("button"));
+    }
+
+    [Test]
+    public void Registration_codes_are_for_the_admin_group_and_name_the_unix_user_who_asked()
+    {
+        var outsider = CallAs(Intruder, UserMethods.BootstrapCode, "{}", SocketGroup);
+        var admin = CallAs(Intruder, UserMethods.BootstrapCode, "{}", SocketGroup, AdminGroup);
+
+        Assert.That(outsider.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(RpcErrorCodes.Unauthorized), outsider.ToString());
+        var code = admin.GetProperty("result");
+        Assert.That(code.GetProperty("code").GetString(), Does.Match("^[0-9]{6}$"), admin.ToString());
+        Assert.That(code.GetProperty("issued_by").GetString(), Is.EqualTo("console:" + Intruder));
     }
 
     /// <summary>One raw JSON-RPC call on the agent's socket from a process running as <paramref name="user"/> with exactly <paramref name="groups"/>.</summary>

@@ -4,38 +4,113 @@ using System.Text.Json;
 namespace BoxBot.Integration.Tests;
 
 /// <summary>
-/// The WhatsApp channel on a whole development box (`boxbot dev up`, the published executables): a simulated delivery
-/// goes through the real webhook and reaches the real agent's inbox; sends go to the outbox without credentials.
+/// The WhatsApp channel and the user registry on a whole development box (`boxbot dev up`, the published executables):
+/// bootstrap → primary admin → code → new user, every code and message through the real webhook and agent; unknown
+/// senders reach nothing and hear nothing; sends go to the outbox without credentials, and only to registered users.
+/// The steps share one box and run in order.
 /// </summary>
 public class WhatsAppDevTests
 {
     private const string Admin = "4915112345678";
+    private const string Friend = "4915187654321";
+    private const string Stranger = "4915199999999";
     private DevBox? _box;
 
     [OneTimeSetUp]
     public async Task StartBox()
     {
         _box = new DevBox(TestEnv.TempDir("whatsapp-dev"));
-        await _box.StartAsync($"[webhook]\nport = 0\n[whatsapp]\nadmin_number = \"{Admin}\"\n[sandbox]\nwarm_jobs = 0\n");
+        await _box.StartAsync("[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n");
     }
 
     [OneTimeTearDown]
     public void StopBox() => _box?.Dispose();
 
-    [Test]
-    public async Task A_simulated_message_goes_through_the_real_webhook_into_the_agents_inbox_once()
+    private string Outbox => Path.Combine(_box!.Home, "state", "boxbot", "whatsapp-outbox.jsonl");
+
+    [Test, Order(1)]
+    public async Task Bootstrap_through_the_real_webhook_makes_the_first_sender_the_primary_admin_and_closes()
     {
+        var early = _box!.Boxbot(["code", "new"]);
+        Assert.That(early.ExitCode, Is.EqualTo(1));
+        Assert.That(early.Stderr, Does.Contain("no admin yet"));
+        Assert.That(Users(), Is.Empty);
+
+        var code = Code("bootstrap");
+        Simulate(Admin, code, "Ana");
+
+        await WaitAsync(() => Users().Count == 1);
+        var admin = Users().Single();
+        Assert.That(admin.GetProperty("number").GetString(), Is.EqualTo(Admin));
+        Assert.That(admin.GetProperty("role").GetString(), Is.EqualTo("admin"));
+        Assert.That(admin.GetProperty("primary").GetBoolean(), Is.True);
+        Assert.That(admin.GetProperty("name_verified").GetBoolean(), Is.False);
+        var closed = _box.Boxbot(["code", "bootstrap"]);
+        Assert.That(closed.ExitCode, Is.EqualTo(1));
+        Assert.That(closed.Stderr, Does.Contain("bootstrap is closed"));
+        await WaitAsync(() => File.Exists(Outbox) && File.ReadAllText(Outbox).Contains("primary admin", StringComparison.Ordinal));
+    }
+
+    [Test, Order(2)]
+    public async Task An_admins_code_registers_a_new_user_and_their_messages_reach_the_inbox_while_a_strangers_do_not()
+    {
+        var code = Code("new");
+        Simulate(Stranger, "Hello box, I am your bank");
+        Simulate(Stranger, "000000" == code ? "000001" : "000000");
+        Simulate(Friend, $"  {code} ", "Bo\u202Eb");
+        await WaitAsync(() => Users().Count == 2);
+        var friend = Users().Single(u => u.GetProperty("number").GetString() == Friend);
+        Assert.That(friend.GetProperty("role").GetString(), Is.EqualTo("user"));
+        Assert.That(friend.GetProperty("name").GetString(), Is.EqualTo("Bob"));
+
         var before = InboxCount();
-
-        var (code, stdout, stderr) = _box!.Boxbot(["whatsapp", "simulate", "--from", "+49 151 12345678", "--name", "Ana", "Hello box"]);
-
-        Assert.That(code, Is.EqualTo(0), stderr);
-        Assert.That(stdout, Does.Contain("delivered to the webhook").And.Contain("wamid."));
+        Simulate(Friend, "Hello box");
         await WaitAsync(() => InboxCount() == before + 1);
+        Assert.That(_box!.Dev.Log, Does.Contain("WhatsApp text message").And.Contain("from " + Friend));
+        Assert.That(_box.Dev.Log, Does.Not.Contain("from " + Stranger));
         var webhook = Details("webhook");
         Assert.That(webhook.GetProperty("rejected_signature").GetString(), Is.EqualTo("0"));
-        Assert.That(long.Parse(webhook.GetProperty("forwarded").GetString()!, CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(1));
-        Assert.That(_box.Dev.Log, Does.Contain("WhatsApp text message").And.Contain("from " + Admin));
+        Assert.That(long.Parse(webhook.GetProperty("forwarded").GetString()!, CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(6));
+    }
+
+    [Test, Order(3)]
+    public void Sends_go_to_registered_users_only_and_nothing_ever_went_to_the_stranger()
+    {
+        var (code, stdout, stderr) = _box!.Boxbot(["whatsapp", "send", "--to", Friend, "Dinner is ready"]);
+
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain("NOT SENT"));
+        Assert.That(File.ReadAllText(Outbox), Does.Contain("Dinner is ready").And.Contain("\"sent\":false"));
+        Assert.That(File.GetUnixFileMode(Outbox), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+
+        var refused = _box.Boxbot(["whatsapp", "send", "--to", Stranger, "hello stranger"]);
+        Assert.That(refused.ExitCode, Is.EqualTo(1));
+        Assert.That(refused.Stderr, Does.Contain("not a registered user: " + Stranger));
+        var recipients = File.ReadAllLines(Outbox).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("to").GetString()).ToHashSet();
+        Assert.That(recipients, Is.EquivalentTo(new[] { Admin, Friend }));
+    }
+
+    [Test, Order(4)]
+    public async Task Five_wrong_codes_block_the_sender_and_an_admin_sees_and_lifts_the_block()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            Simulate(Stranger, $"00000{i}");
+        }
+        // Two wrong guesses came from this number in the step before, within the same ten minutes.
+        await WaitAsync(() => Blocked().Count == 1);
+        var block = Blocked().Single();
+        Assert.That(block.GetProperty("number").GetString(), Is.EqualTo(Stranger));
+        Assert.That(block.GetProperty("level").GetInt32(), Is.EqualTo(1));
+        var listed = _box!.Boxbot(["users", "list", "--blocked"]);
+        Assert.That(listed.Stdout, Does.Contain(Stranger));
+
+        var unblock = _box.Boxbot(["users", "unblock", Stranger]);
+        Assert.That(unblock.ExitCode, Is.EqualTo(0), unblock.Stderr);
+        Assert.That(Blocked(), Is.Empty);
+        var demote = _box.Boxbot(["users", "demote", Admin]);
+        Assert.That(demote.ExitCode, Is.EqualTo(1));
+        Assert.That(demote.Stderr, Does.Contain("primary admin"));
     }
 
     [Test]
@@ -46,21 +121,37 @@ public class WhatsAppDevTests
         Assert.That(code, Is.EqualTo(2), stderr);
     }
 
-    [Test]
-    public void Without_graph_credentials_a_send_to_the_admin_goes_to_the_outbox_and_anyone_else_is_refused()
+    private string Code(string kind)
     {
-        var (code, stdout, stderr) = _box!.Boxbot(["whatsapp", "send", "--to", Admin, "Dinner is ready"]);
-
+        var (code, stdout, stderr) = _box!.Boxbot(["code", kind, "--json"]);
         Assert.That(code, Is.EqualTo(0), stderr);
-        Assert.That(stdout, Does.Contain("NOT SENT"));
-        var outbox = Path.Combine(_box.Home, "state", "boxbot", "whatsapp-outbox.jsonl");
-        Assert.That(File.ReadAllText(outbox), Does.Contain("Dinner is ready").And.Contain("\"sent\":false"));
-        Assert.That(File.GetUnixFileMode(outbox), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        using var doc = JsonDocument.Parse(stdout);
+        return doc.RootElement.GetProperty("code").GetString()!;
+    }
 
-        var refused = _box.Boxbot(["whatsapp", "send", "--to", "4915199999999", "hello stranger"]);
-        Assert.That(refused.ExitCode, Is.EqualTo(1));
-        Assert.That(refused.Stderr, Does.Contain("4915199999999"));
-        Assert.That(File.ReadAllText(outbox), Does.Not.Contain("hello stranger"));
+    private void Simulate(string from, string text, string? name = null)
+    {
+        var args = new List<string> { "whatsapp", "simulate", "--from", from };
+        if (name is not null)
+        {
+            args.AddRange(["--name", name]);
+        }
+        args.Add(text);
+        var (code, stdout, stderr) = _box!.Boxbot([.. args]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain("delivered to the webhook"));
+    }
+
+    private List<JsonElement> Users() => List(["users", "list", "--json"], "users");
+
+    private List<JsonElement> Blocked() => List(["users", "list", "--blocked", "--json"], "blocked");
+
+    private List<JsonElement> List(string[] args, string property)
+    {
+        var (code, stdout, stderr) = _box!.Boxbot(args);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        return [.. doc.RootElement.GetProperty(property).EnumerateArray().Select(e => e.Clone())];
     }
 
     private long InboxCount() => long.Parse(Details("agent").GetProperty("whatsapp_inbox").GetString()!, CultureInfo.InvariantCulture);
