@@ -7,7 +7,7 @@ namespace BoxBot.Integration.Tests;
 /// The WhatsApp channel and the user registry on a whole development box (`boxbot dev up`, the published executables):
 /// bootstrap → primary admin → code → new user, every code and message through the real webhook and agent; unknown
 /// senders reach nothing and hear nothing; sends go to the outbox without credentials, and only to registered users.
-/// The steps share one box and run in order.
+/// The steps share one box and build on each other, so they are one test.
 /// </summary>
 public class WhatsAppDevTests
 {
@@ -28,8 +28,16 @@ public class WhatsAppDevTests
 
     private string Outbox => Path.Combine(_box!.Home, "state", "boxbot", "whatsapp-outbox.jsonl");
 
-    [Test, Order(1)]
-    public async Task Bootstrap_through_the_real_webhook_makes_the_first_sender_the_primary_admin_and_closes()
+    [Test]
+    public async Task Bootstrap_admin_code_new_user_routing_sends_and_blocks_work_end_to_end_through_the_real_webhook()
+    {
+        await Bootstrap_through_the_real_webhook_makes_the_first_sender_the_primary_admin_and_closes();
+        await An_admins_code_registers_a_new_user_and_their_messages_reach_the_inbox_while_a_strangers_do_not();
+        Sends_go_to_registered_users_only_and_nothing_ever_went_to_the_stranger();
+        await Five_wrong_codes_block_the_sender_and_an_admin_sees_and_lifts_the_block();
+    }
+
+    private async Task Bootstrap_through_the_real_webhook_makes_the_first_sender_the_primary_admin_and_closes()
     {
         var early = _box!.Boxbot(["code", "new"]);
         Assert.That(early.ExitCode, Is.EqualTo(1));
@@ -51,8 +59,7 @@ public class WhatsAppDevTests
         await WaitAsync(() => File.Exists(Outbox) && File.ReadAllText(Outbox).Contains("primary admin", StringComparison.Ordinal));
     }
 
-    [Test, Order(2)]
-    public async Task An_admins_code_registers_a_new_user_and_their_messages_reach_the_inbox_while_a_strangers_do_not()
+    private async Task An_admins_code_registers_a_new_user_and_their_messages_reach_the_inbox_while_a_strangers_do_not()
     {
         var code = Code("new");
         Simulate(Stranger, "Hello box, I am your bank");
@@ -73,8 +80,7 @@ public class WhatsAppDevTests
         Assert.That(long.Parse(webhook.GetProperty("forwarded").GetString()!, CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(6));
     }
 
-    [Test, Order(3)]
-    public void Sends_go_to_registered_users_only_and_nothing_ever_went_to_the_stranger()
+    private void Sends_go_to_registered_users_only_and_nothing_ever_went_to_the_stranger()
     {
         var (code, stdout, stderr) = _box!.Boxbot(["whatsapp", "send", "--to", Friend, "Dinner is ready"]);
 
@@ -90,8 +96,7 @@ public class WhatsAppDevTests
         Assert.That(recipients, Is.EquivalentTo(new[] { Admin, Friend }));
     }
 
-    [Test, Order(4)]
-    public async Task Five_wrong_codes_block_the_sender_and_an_admin_sees_and_lifts_the_block()
+    private async Task Five_wrong_codes_block_the_sender_and_an_admin_sees_and_lifts_the_block()
     {
         for (var i = 0; i < 5; i++)
         {
