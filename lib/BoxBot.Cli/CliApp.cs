@@ -25,6 +25,8 @@ public static class CliApp
             PackagesCommand.Create(),
             ApprovalsCommand.Create(),
             WhatsAppCommand.Create(),
+            UsersCommand.Create(),
+            CodeCommand.Create(),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

@@ -21,7 +21,7 @@ internal static class WhatsAppCommand
         var to = new Option<string>("--to")
         {
             Description = "The recipient: country code and number, such as 4915112345678 (a leading + and spaces are ignored). " +
-                "Until user registration exists, only [whatsapp] admin_number is allowed.",
+                "Only registered users (boxbot users list) can be sent to; anyone else is refused.",
             HelpName = "NUMBER",
             Required = true,
         };
