@@ -4,7 +4,7 @@ namespace BoxBot.Contracts;
 
 /// <summary>
 /// Agent methods of the user registry: who may talk to the box, with which role, and who is blocked. Admin methods
-/// are callable by root and the admin group (the CLI over SSH); <see cref="Reset"/> only by the perception daemon's uid.
+/// are callable by root, the agent's own uid and the admin group (the CLI over SSH); <see cref="Reset"/> only by the perception daemon's uid.
 /// Numbers are digits only in answers; requests accept a leading + and spaces.
 /// </summary>
 public static class UserMethods
