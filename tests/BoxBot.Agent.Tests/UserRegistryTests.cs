@@ -83,8 +83,12 @@ public class UserRegistryTests
 
         var friend = Registry.Find(Friend)!;
         Assert.That((friend.Role, friend.Primary, friend.Name, friend.NameVerified), Is.EqualTo(("user", false, "Bob", false)));
+        Assert.That((friend.CreatedAt, friend.LastSeenAt), Is.EqualTo((_clock.Now.ToUnixTimeSeconds(), (long?)_clock.Now.ToUnixTimeSeconds())));
+        _clock.Advance(TimeSpan.FromMinutes(5));
+        _t.Send(Friend, "hello");
+        Assert.That(Registry.Find(Friend)!.LastSeenAt, Is.EqualTo(_clock.Now.ToUnixTimeSeconds()));
         Assert.That(_t.Notices[^1], Is.EqualTo((Friend, "Welcome to boxbot. You are registered and can talk to it here.")));
-        Assert.That(_t.Send(Friend, "hello"), Is.EqualTo(Admission.Deliver));
+        Assert.That(_t.Send(Friend, "hello again"), Is.EqualTo(Admission.Deliver));
     }
 
     [Test]

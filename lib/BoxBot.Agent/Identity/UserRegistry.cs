@@ -191,7 +191,7 @@ public sealed partial class UserRegistry
             SetState(c, ResetUntilKey, 0);
             RevokeWhere(c, "kind = 'bootstrap' AND id <> $a", code.Id, now, "bootstrap closed");
         }
-        Execute(c, "INSERT INTO users(number, name, role, is_primary, created_at) VALUES ($a, $b, $c, $d, $e)",
+        Execute(c, "INSERT INTO users(number, name, role, is_primary, created_at, last_seen_at) VALUES ($a, $b, $c, $d, $e, $e)",
             sender, name, bootstrap ? UserInfo.AdminRole : UserInfo.UserRole, bootstrap ? 1 : 0, now);
         Execute(c, "UPDATE registration_codes SET state = 'used', closed_at = $b, used_by = $c, used_message = $d WHERE id = $a",
             code.Id, now, sender, messageId);
