@@ -111,6 +111,12 @@ public sealed class AgentDatabase : IDisposable
             value INTEGER NOT NULL
         ) STRICT;
         """,
+        // 3: conversations, their messages and tool calls, token usage, the action log.
+        Conversations.ConversationSchema.Sql,
+        // 4: memory (facts, FTS5).
+        Memory.MemorySchema.Sql,
+        // 5: tasks and their schedules.
+        Tasks.TaskSchema.Sql,
     ];
 
     private readonly SqliteConnection _connection;
