@@ -20,7 +20,7 @@ public sealed partial class AgentService
         StartIdentity(context);
         // Only the webhook's own user may hand the agent inbound messages (root is there for development, where
         // every daemon runs as the developer).
-        var inbound = new WhatsAppInbound(log, _registry!, context.Loggers.CreateLogger<WhatsAppInbound>());
+        var inbound = new WhatsAppInbound(log, _registry!, context.Loggers.CreateLogger<WhatsAppInbound>(), OnWhatsAppMessage);
         var webhook = CallerPolicy.Of(Principal.Root, Principal.User(Daemons.Webhook.ServiceUser));
         context.Server.Map(WhatsAppMethods.Inbound, webhook, WhatsAppJsonContext.Default.WhatsAppInboundBatch,
             WhatsAppJsonContext.Default.WhatsAppInboundAck, (batch, _, _) => ValueTask.FromResult(inbound.Receive(batch)));

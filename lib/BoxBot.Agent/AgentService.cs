@@ -43,6 +43,7 @@ public sealed partial class AgentService : IDaemonService
         StartPackages(context);
         StartInbound(context);
         StartOutbound(context);
+        StartConversations(context);
         return Task.CompletedTask;
     }
 
@@ -66,7 +67,12 @@ public sealed partial class AgentService : IDaemonService
         });
     }
 
-    private async ValueTask<SandboxRunResult> RunAsync(SandboxRunRequest request, RpcContext rpc, CancellationToken cancellationToken)
+    private async ValueTask<SandboxRunResult> RunAsync(SandboxRunRequest request, RpcContext rpc, CancellationToken cancellationToken) =>
+        (await RunScriptAsync(request, $"uid {rpc.Peer.Uid}", cancellationToken)).Result;
+
+    /// <summary>Runs a script in the sandbox with the named secrets filled in from the store; returns the values too, so callers can redact them.</summary>
+    internal async Task<(SandboxRunResult Result, IReadOnlyDictionary<string, string> Secrets)> RunScriptAsync(SandboxRunRequest request, string caller,
+        CancellationToken cancellationToken)
     {
         if (request.Script.Length == 0 || request.Script.Length > MaxScriptChars)
         {
@@ -89,9 +95,9 @@ public sealed partial class AgentService : IDaemonService
             await using var sandbox = await JsonRpcClient.ConnectAsync(_sandboxSocket, cancellationToken);
             var result = await sandbox.CallAsync(SandboxMethods.Run, job, SandboxJsonContext.Default.SandboxJob, SandboxJsonContext.Default.SandboxRunResult,
                 _maxJobTime + SandboxCallMargin, cancellationToken);
-            _log.LogInformation("sandbox job {Job} for uid {Uid} with secrets [{Secrets}]: {Status} {KilledBy}",
-                result.JobId, rpc.Peer.Uid, string.Join(", ", job.Secrets.Keys), result.Status, result.KilledBy ?? "");
-            return result;
+            _log.LogInformation("sandbox job {Job} for {Caller} with secrets [{Secrets}]: {Status} {KilledBy}",
+                result.JobId, caller, string.Join(", ", job.Secrets.Keys), result.Status, result.KilledBy ?? "");
+            return (result, job.Secrets);
         }
         catch (IpcException e)
         {
@@ -109,6 +115,7 @@ public sealed partial class AgentService : IDaemonService
         details["pending_approvals"] = (_packages?.Store.PendingCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
         details["whatsapp_inbox"] = (_whatsAppLog?.InboxCount ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
         AddOutboundStatus(details);
+        AddConversationStatus(details);
         if (_registry is not null)
         {
             details["bootstrap"] = _registry.IsBootstrapOpen ? "open" : "closed";
@@ -117,6 +124,7 @@ public sealed partial class AgentService : IDaemonService
 
     public async ValueTask DisposeAsync()
     {
+        await DisposeConversationsAsync();
         await DisposeOutboundAsync();
         await DisposeInboundAsync();
         if (_packages is not null)

@@ -11,7 +11,8 @@ namespace BoxBot.Agent;
 /// The events are untrusted data (they come from WhatsApp users through the network); this checks their shape,
 /// never their content.
 /// </summary>
-public sealed class WhatsAppInbound(WhatsAppLog whatsApp, UserRegistry registry, ILogger logger)
+/// <param name="delivered">Called with each new message from a registered user once it is recorded (the conversations pick it up).</param>
+public sealed class WhatsAppInbound(WhatsAppLog whatsApp, UserRegistry registry, ILogger logger, Action<WhatsAppEvent>? delivered = null)
 {
     /// <summary>Largest key or id accepted from the webhook (WhatsApp ids are about 60 characters).</summary>
     public const int MaxIdLength = 256;
@@ -51,6 +52,7 @@ public sealed class WhatsAppInbound(WhatsAppLog whatsApp, UserRegistry registry,
                     if (e.Kind == WhatsAppEvent.MessageKind)
                     {
                         logger.LogInformation("WhatsApp {Type} message {Id} from {From}", e.Type, e.Id, e.From);
+                        delivered?.Invoke(e);
                     }
                     else
                     {

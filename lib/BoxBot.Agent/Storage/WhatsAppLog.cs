@@ -36,17 +36,29 @@ public sealed class WhatsAppLog(AgentDatabase database, TimeProvider time)
         });
     }
 
+    /// <summary>Inbound messages not yet handed to a conversation (state "new"), oldest first.</summary>
+    public IReadOnlyList<WhatsAppEvent> Pending() => Inbox(state: "new");
+
+    /// <summary>Marks an inbound message as handed to its conversation.</summary>
+    public void MarkHandled(string id) => database.Use(c =>
+    {
+        using var command = Command(c, "UPDATE whatsapp_inbox SET state = 'handled' WHERE id = $id");
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteNonQuery();
+    });
+
     /// <summary>Number of inbound messages recorded.</summary>
     public long InboxCount => database.Use(c => BoxBot.Storage.SqliteDatabase.Scalar(c, "SELECT count(*) FROM whatsapp_inbox"));
 
     /// <summary>The inbound messages, oldest first (tests and, later, routing).</summary>
-    public IReadOnlyList<WhatsAppEvent> Inbox(string? sender = null) => database.Use(c =>
+    public IReadOnlyList<WhatsAppEvent> Inbox(string? sender = null, string? state = null) => database.Use(c =>
     {
         using var command = Command(c, """
             SELECT id, sender, name, type, text, media_id, mime_type, filename, reply_id, ref_id, phone_number_id, sent_at
-            FROM whatsapp_inbox WHERE $sender IS NULL OR sender = $sender ORDER BY received_at, rowid
+            FROM whatsapp_inbox WHERE ($sender IS NULL OR sender = $sender) AND ($state IS NULL OR state = $state) ORDER BY received_at, rowid
             """);
         command.Parameters.AddWithValue("$sender", (object?)sender ?? DBNull.Value);
+        command.Parameters.AddWithValue("$state", (object?)state ?? DBNull.Value);
         using var reader = command.ExecuteReader();
         var events = new List<WhatsAppEvent>();
         while (reader.Read())

@@ -1,0 +1,183 @@
+using BoxBot.Agent.Conversations;
+using BoxBot.Agent.Llm;
+using BoxBot.Agent.Tools;
+using BoxBot.Contracts;
+using BoxBot.Hosting;
+using BoxBot.Ipc;
+using BoxBot.Linux;
+using Microsoft.Extensions.Logging;
+
+namespace BoxBot.Agent;
+
+// Conversations: registered people's WhatsApp messages and admins' console chats become turns of the conversation
+// engine (Conversations/ConversationEngine.cs). Without a configured model the agent runs without it: messages stay in
+// the inbox and `boxbot status` says why.
+public sealed partial class AgentService
+{
+    private ConversationStore? _conversations;
+    private ConversationEngine? _engine;
+    private MessageRoute? _route;
+    private string _llmState = "not configured";
+    private readonly CancellationTokenSource _stopping = new();
+
+    private void StartConversations(DaemonContext context)
+    {
+        _conversations = new ConversationStore(_database!, TimeProvider.System);
+        _route = new MessageRoute((to, text, caller, ct) => _outbound!.SendTextAsync(to, text, caller, ct));
+        var (llm, reason) = CreateLlm(context);
+        if (llm is null)
+        {
+            _llmState = "not configured (" + reason + ")";
+            _log.LogWarning("no language model: {Reason}; WhatsApp messages are kept in the inbox and boxbot chat is refused", reason);
+        }
+        else
+        {
+            UseEngine(CreateEngine(llm, DefaultLimits(), context.Loggers.CreateLogger<ConversationEngine>()));
+        }
+        var json = ConversationsJsonContext.Default;
+        context.Server.Map(ChatMethods.Send, context.Operators, json.ChatRequest, json.ChatResult, ChatAsync, TimeSpan.FromMinutes(30));
+        context.Server.Map(ChatMethods.Log, context.Operators, json.ActionLogRequest, json.ActionLogPage,
+            (p, _, _) => ValueTask.FromResult(new ActionLogPage { Entries = _conversations.Actions(p.After, p.Limit) }));
+        if (_engine is not null)
+        {
+            Resume();
+        }
+    }
+
+    // Filled in with the provider clients (Llm/); until a model is configured the engine does not run.
+    private static (ILlmClient? Client, string Reason) CreateLlm(DaemonContext context) => (null, "no model in [agent.llm]");
+
+    private static EngineLimits DefaultLimits() => new(20, 1024, 1_000_000, (input, output) => (input * 3 + output * 15));
+
+    /// <summary>The engine with the agent's tools; tests build it with a scripted model.</summary>
+    internal ConversationEngine CreateEngine(ILlmClient llm, EngineLimits limits, ILogger log,
+        Func<SandboxRunRequest, string, CancellationToken, Task<(SandboxRunResult Result, IReadOnlyDictionary<string, string> Secrets)>>? runScript = null)
+    {
+        _conversations ??= new ConversationStore(_database!, TimeProvider.System);
+        _route ??= new MessageRoute((to, text, caller, ct) => _outbound!.SendTextAsync(to, text, caller, ct));
+        AgentTool[] tools =
+        [
+            new MessageTool(_route),
+            new ExecuteScriptTool(runScript ?? RunScriptAsync),
+            new CreateCodeTool(_registry!, _route),
+        ];
+        return new ConversationEngine(_conversations, llm, tools, _route, limits, AdminNumbers, log);
+    }
+
+    internal void UseConversations(ConversationStore store) => _conversations = store;
+
+    internal void UseEngine(ConversationEngine engine)
+    {
+        _engine = engine;
+        _llmState = engine.Describe;
+    }
+
+    private IReadOnlyList<string> AdminNumbers() =>
+        _registry is null ? [] : [.. _registry.List(blocked: false).Users.Where(u => u.Role == UserInfo.AdminRole).Select(u => u.Number)];
+
+    /// <summary>A registered person's new WhatsApp message: into their conversation, then a turn (in the background).</summary>
+    private void OnWhatsAppMessage(WhatsAppEvent e)
+    {
+        if (_engine is null || _registry?.Find(e.From!) is not { } user)
+        {
+            return; // kept in the inbox (state "new") until a model is configured
+        }
+        var speaker = SpeakerFor(user);
+        _engine.AddInput(speaker, Describe(e), e.Id);
+        _whatsAppLog!.MarkHandled(e.Id);
+        StartTurn(speaker);
+    }
+
+    /// <summary>After a restart: inbox messages not yet in a conversation, then every conversation whose turn did not finish.</summary>
+    private void Resume()
+    {
+        foreach (var e in _whatsAppLog!.Pending())
+        {
+            if (_registry!.Find(e.From!) is { } user)
+            {
+                _engine!.AddInput(SpeakerFor(user), Describe(e), e.Id);
+            }
+            _whatsAppLog.MarkHandled(e.Id);
+        }
+        foreach (var key in _conversations!.Unanswered())
+        {
+            if (key.StartsWith(Speaker.WhatsApp + ":", StringComparison.Ordinal) && _registry!.Find(key[(Speaker.WhatsApp.Length + 1)..]) is { } user)
+            {
+                _log.LogInformation("resuming the conversation {Conversation}, whose turn did not finish before the restart", key);
+                StartTurn(SpeakerFor(user));
+            }
+        }
+    }
+
+    private void StartTurn(Speaker speaker) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await _engine!.RunAsync(speaker, _stopping.Token);
+        }
+        catch (TurnFailedException)
+        {
+            // logged and told by the engine
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.LogError(e, "turn in {Conversation} failed", speaker.ConversationKey);
+        }
+    });
+
+    internal static Speaker SpeakerFor(UserInfo user) => new(Speaker.WhatsApp, user.Number, user.Role == UserInfo.AdminRole, user.Number,
+        (user.Name.Length == 0 ? user.Number : user.Name) + (user.NameVerified ? "" : " (name unverified)"));
+
+    /// <summary>A WhatsApp message as the model reads it: the text, or what kind of message it was.</summary>
+    private static string Describe(WhatsAppEvent e) => e.Type switch
+    {
+        "text" => e.Text ?? "",
+        "reaction" => $"[reacted {e.Text} to message {e.RefId}]",
+        "interactive" or "button" => $"[chose: {e.Text}]",
+        _ => $"[{e.Type} message{(e.MediaId is null ? "" : ", media id " + e.MediaId)}{(string.IsNullOrEmpty(e.Text) ? "" : ", caption: " + e.Text)}]",
+    };
+
+    private async ValueTask<ChatResult> ChatAsync(ChatRequest request, RpcContext rpc, CancellationToken cancellationToken)
+    {
+        var engine = _engine ?? throw new RpcException(RpcErrorCodes.Unavailable, "the language model is " + _llmState + "; see docs/agent.md");
+        if (string.IsNullOrWhiteSpace(request.Text) || request.Text.Length > 16_384)
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, "text must be 1 to 16384 characters");
+        }
+        var user = UnixAccounts.LookupName(rpc.Peer.Uid) ?? "uid" + rpc.Peer.Uid;
+        // The console's caller passed the socket's policy (root, the agent's uid, the admin group): an admin.
+        var speaker = new Speaker(Speaker.Console, user, IsAdmin: true, Number: null, DisplayName: user);
+        var messages = _route!.OpenConsole(speaker.ConversationKey);
+        try
+        {
+            var outcome = await engine.SubmitAsync(speaker, request.Text, null, cancellationToken);
+            return new ChatResult { Outcome = outcome, Messages = [.. messages] };
+        }
+        catch (TurnFailedException e)
+        {
+            return new ChatResult { Outcome = TurnOutcome.Failed, Messages = [.. messages], Error = e.Message };
+        }
+        finally
+        {
+            _route.CloseConsole(speaker.ConversationKey, messages);
+        }
+    }
+
+    private void AddConversationStatus(IDictionary<string, string> details)
+    {
+        details["llm"] = _llmState;
+        if (_conversations is not null)
+        {
+            details["llm_today_usd"] = (_conversations.TodayCostMicros() / 1_000_000m).ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    private ValueTask DisposeConversationsAsync()
+    {
+        _stopping.Cancel();
+        return ValueTask.CompletedTask;
+    }
+}
