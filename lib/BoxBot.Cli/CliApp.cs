@@ -27,6 +27,8 @@ public static class CliApp
             WhatsAppCommand.Create(),
             UsersCommand.Create(),
             CodeCommand.Create(),
+            ChatCommand.Instance,
+            LogCommand.Create(),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -38,6 +40,8 @@ public static class CliApp
             await Console.Error.WriteLineAsync("Run 'boxbot --help' for usage.");
             return ExitCodes.Usage;
         }
-        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TerminationTimeout });
+        // Interactive `chat` handles Ctrl-C itself (it cancels the running turn, not the command).
+        var ownsInterrupts = parsed.CommandResult.Command == ChatCommand.Instance;
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = ownsInterrupts ? null : TerminationTimeout });
     }
 }
