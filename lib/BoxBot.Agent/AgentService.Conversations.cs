@@ -1,5 +1,6 @@
 using BoxBot.Agent.Conversations;
 using BoxBot.Agent.Llm;
+using BoxBot.Agent.Memory;
 using BoxBot.Agent.Tools;
 using BoxBot.Contracts;
 using BoxBot.Hosting;
@@ -55,11 +56,14 @@ public sealed partial class AgentService
     {
         _conversations ??= new ConversationStore(_database!, TimeProvider.System);
         _route ??= new MessageRoute((to, text, caller, ct) => _outbound!.SendTextAsync(to, text, caller, ct));
+        var memory = new MemoryStore(_conversations.Database, _conversations.Time, log);
         AgentTool[] tools =
         [
             new MessageTool(_route),
             new ExecuteScriptTool(runScript ?? RunScriptAsync),
             new CreateCodeTool(_registry!, _route),
+            new RememberTool(memory),
+            new SearchMemoryTool(memory),
         ];
         return new ConversationEngine(_conversations, llm, tools, _route, limits, AdminNumbers, log);
     }

@@ -119,6 +119,18 @@ public class WhatsAppDevTests
     }
 
     [Test]
+    public void Without_a_model_the_agent_runs_status_says_so_and_chat_refuses_with_the_reason()
+    {
+        Assert.That(Details("agent").GetProperty("llm").GetString(), Does.StartWith("not configured ("));
+
+        var (code, stdout, stderr) = _box!.Boxbot(["chat", "--message", "hello"]);
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(stdout, Is.Empty);
+        Assert.That(stderr, Does.Contain("not configured").And.Contain("docs/agent.md"));
+    }
+
+    [Test]
     public void A_sender_that_is_not_a_phone_number_is_a_usage_error()
     {
         var (code, _, stderr) = _box!.Boxbot(["whatsapp", "simulate", "--from", "not-a-number", "hi"]);

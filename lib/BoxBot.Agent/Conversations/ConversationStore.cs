@@ -21,6 +21,8 @@ public sealed class ConversationStore(AgentDatabase database, TimeProvider time)
 
     public TimeProvider Time => time;
 
+    internal AgentDatabase Database => database;
+
     /// <summary>
     /// Stores a person's input in the conversation's current thread (starting a new thread after 4 hours idle). False,
     /// and nothing stored, when <paramref name="inputId"/> was stored before (an input handed over twice).
