@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
@@ -15,6 +16,8 @@ internal sealed partial class ConfigBinder(
 
     public static string Format(LogLevelSetting level) => level.ToString().ToLowerInvariant();
 
+    public static string Format(LlmProvider provider) => provider.ToString().ToLowerInvariant();
+
     public BoxBotConfig Bind(ConfigFile f) => new()
     {
         Box = new BoxOptions(
@@ -26,7 +29,10 @@ internal sealed partial class ConfigBinder(
         Agent = new AgentOptions(
             Group("agent.socket_group", f.Agent.SocketGroup),
             PackageIndex("agent.package_index_url", f.Agent.PackageIndexUrl),
-            OptionalAbsolutePath("agent.package_find_links", f.Agent.PackageFindLinks, "/var/lib/boxbot/wheels")),
+            OptionalAbsolutePath("agent.package_find_links", f.Agent.PackageFindLinks, "/var/lib/boxbot/wheels"))
+        {
+            Llm = Llm(f.Agent.Llm),
+        },
         Sandbox = new SandboxOptions(
             Group("sandbox.socket_group", f.Sandbox.SocketGroup),
             User("sandbox.job_user", f.Sandbox.JobUser),
@@ -78,6 +84,63 @@ internal sealed partial class ConfigBinder(
 
         Fail(key, $"must be one of {string.Join(", ", Enum.GetValues<LogLevelSetting>().Select(Format))}, got \"{value}\"");
         return BoxOptions.Default.LogLevel;
+    }
+
+    private LlmOptions Llm(LlmSection s)
+    {
+        var provider = Provider("agent.llm.provider", s.Provider);
+        var baseUrl = s.BaseUrl.Length == 0
+            ? null
+            : Url("agent.llm.base_url", s.BaseUrl, "\"\" (the provider's default) or an https:// URL such as https://api.anthropic.com",
+                "a local server such as llama.cpp's or Ollama's");
+        Known("agent.llm.base_url");
+        if (provider == LlmProvider.OpenAi && s.BaseUrl.Length == 0)
+        {
+            // Nothing to point at when the key is absent: the provider line is what made it necessary.
+            Fail("agent.llm.base_url", valueAt.ContainsKey("agent.llm.base_url") ? "agent.llm.base_url" : "agent.llm.provider",
+                "must be set when provider = \"openai\" (there is no default endpoint): for example \"http://127.0.0.1:8080\" for a local llama.cpp server");
+        }
+
+        return new LlmOptions(
+            provider,
+            Pattern("agent.llm.model", s.Model, ModelName(), "\"\" (no model: the agent holds no conversations) or a model name such as " +
+                "claude-sonnet-4-5, without spaces, at most 200 characters", allowEmpty: true),
+            baseUrl,
+            Int("agent.llm.max_output_tokens", s.MaxOutputTokens, 1, 64_000),
+            TimeSpan.FromSeconds(Int("agent.llm.timeout_s", s.TimeoutS, 1, 600)),
+            Dollars("agent.llm.input_price_per_mtok", s.InputPricePerMTok, 1000),
+            Dollars("agent.llm.output_price_per_mtok", s.OutputPricePerMTok, 1000),
+            Dollars("agent.llm.daily_budget_usd", s.DailyBudgetUsd, 10_000, " (0 allows no model calls at all)"),
+            Int("agent.llm.max_tool_turns", s.MaxToolTurns, 1, 100));
+    }
+
+    private LlmProvider Provider(string key, string value)
+    {
+        Known(key);
+        foreach (var provider in Enum.GetValues<LlmProvider>())
+        {
+            if (Format(provider) == value)
+            {
+                return provider;
+            }
+        }
+
+        Fail(key, $"must be one of {string.Join(", ", Enum.GetValues<LlmProvider>().Select(Format))}, got \"{value}\"");
+        return LlmOptions.Default.Provider;
+    }
+
+    // Money as decimal: the budget adds up many small costs, and binary fractions would drift. A TOML float has about
+    // 15 significant digits, which the conversion keeps.
+    private decimal Dollars(string key, double value, int max, string hint = "")
+    {
+        Known(key);
+        if (!double.IsFinite(value) || value < 0 || value > max)
+        {
+            Fail(key, $"must be an amount of US dollars between 0 and {max} (decimals allowed){hint}, got {value.ToString("R", CultureInfo.InvariantCulture)}");
+            return 0;
+        }
+
+        return (decimal)value;
     }
 
     private string Group(string key, string value, bool allowEmpty = true)
@@ -206,21 +269,35 @@ internal sealed partial class ConfigBinder(
     }
 
     // The access token goes to this URL with every message: https only, or plain http to this machine (a test server).
-    private Uri GraphUrl(string key, string value)
+    private Uri GraphUrl(string key, string value) =>
+        Url(key, value, "an https:// URL such as https://graph.facebook.com", "a test server") ?? WhatsAppOptions.Default.GraphUrl;
+
+    /// <summary>
+    /// An endpoint a secret is sent to: https only, or plain http to this machine (<paramref name="loopbackUse"/> says what
+    /// would listen there), without user info, query or fragment. Null when refused.
+    /// </summary>
+    private Uri? Url(string key, string value, string expected, string loopbackUse)
     {
         Known(key);
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
-            || uri.Host.Length == 0 || uri.UserInfo.Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+            || uri.Host.Length == 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
         {
-            Fail(key, $"must be an https:// URL such as https://graph.facebook.com, got \"{value}\"");
-            return WhatsAppOptions.Default.GraphUrl;
+            Fail(key, $"must be {expected}, got \"{value}\"");
+            return null;
+        }
+
+        if (uri.UserInfo.Length > 0)
+        {
+            // Never echo the value: it holds what looks like a password.
+            Fail(key, "must not contain a user or password (secrets are credentials, never in this file)");
+            return null;
         }
 
         if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
         {
-            Fail(key, $"must use https:// (plain http:// only to a loopback address, for a test server), got \"{value}\"");
-            return WhatsAppOptions.Default.GraphUrl;
+            Fail(key, $"must use https:// (plain http:// only to a loopback address, for {loopbackUse}), got \"{value}\"");
+            return null;
         }
 
         return uri;
@@ -275,9 +352,12 @@ internal sealed partial class ConfigBinder(
         return value;
     }
 
-    private void Fail(string key, string message)
+    private void Fail(string key, string message) => Fail(key, key, message);
+
+    /// <summary>An error about <paramref name="key"/>, placed at the value of <paramref name="placeKey"/>.</summary>
+    private void Fail(string key, string placeKey, string message)
     {
-        var (line, column) = valueAt.TryGetValue(key, out var at) ? at : (0, 0);
+        var (line, column) = valueAt.TryGetValue(placeKey, out var at) ? at : (0, 0);
         errors.Add(new ConfigError(source, line, column, key, message));
     }
 
@@ -298,4 +378,8 @@ internal sealed partial class ConfigBinder(
 
     [GeneratedRegex("^[0-9]{1,32}$", RegexOptions.CultureInvariant)]
     private static partial Regex Digits();
+
+    // Visible ASCII: "claude-sonnet-4-5", Ollama's "llama3.1:8b", a Hugging Face "org/model", a llama.cpp file name.
+    [GeneratedRegex("^[\\x21-\\x7e]{1,200}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex ModelName();
 }
