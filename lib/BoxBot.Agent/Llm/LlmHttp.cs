@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -238,8 +239,36 @@ internal sealed class LlmHttp : IDisposable
     private LlmException Error(string message, bool retryable, Exception? inner) => new(Scrub(message), retryable, inner);
 
     // Providers do not echo the key, but an answer from a proxy or a future version might: it never reaches a message.
-    private string Scrub(string message) =>
-        _apiKey is null ? message : message.Replace(_apiKey, "[llm-api-key]", StringComparison.Ordinal);
+    private string Scrub(string message) => _apiKey is null ? message : Scrub(message, _apiKey);
+
+    /// <summary>
+    /// <paramref name="message"/> with <paramref name="key"/> replaced by <c>[llm-api-key]</c> wherever it occurs. A short
+    /// key (a local server's "test") is replaced only where it stands alone, not inside a longer run of key characters,
+    /// so that it does not mangle the words around it ("check"); an echoed key sits between quotes, spaces or
+    /// punctuation and is caught either way. Real provider keys are long and replaced everywhere.
+    /// </summary>
+    internal static string Scrub(string message, string key)
+    {
+        const int Short = 16;
+        var text = new StringBuilder(message.Length);
+        var from = 0;
+        for (var at = message.IndexOf(key, StringComparison.Ordinal); at >= 0; at = message.IndexOf(key, at + 1, StringComparison.Ordinal))
+        {
+            var end = at + key.Length;
+            if (at < from
+                || (key.Length < Short && ((at > 0 && IsKeyChar(message[at - 1])) || (end < message.Length && IsKeyChar(message[end])))))
+            {
+                continue;
+            }
+
+            text.Append(message, from, at - from).Append("[llm-api-key]");
+            from = end;
+        }
+
+        return text.Append(message, from, message.Length - from).ToString();
+    }
+
+    private static bool IsKeyChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
 
     private static string Snippet(string body) => body.Length == 0 ? "(empty)" : Clean(body.Length > 300 ? body[..300] + "..." : body);
 
