@@ -33,11 +33,56 @@ public sealed record IpcOptions(TimeSpan RequestTimeout, int MaxConnections)
 /// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
 /// <param name="PackageIndexUrl">The package index pip resolves and downloads from (https, or http to a loopback host); null for none.</param>
 /// <param name="PackageFindLinks">A local folder of wheels pip also looks in (absolute path); <c>""</c> for none.</param>
+/// <remarks>The language model is <see cref="Llm"/> (<c>[agent.llm]</c>), a member rather than a constructor parameter so
+/// that code building the package settings alone keeps compiling.</remarks>
 public sealed record AgentOptions(string SocketGroup, Uri? PackageIndexUrl, string PackageFindLinks)
 {
     public AgentOptions() : this("", new Uri("https://pypi.org/simple"), "") { }
 
     public static AgentOptions Default { get; } = new();
+
+    /// <summary>The language model the agent converses with (<c>[agent.llm]</c>).</summary>
+    public LlmOptions Llm { get; init; } = LlmOptions.Default;
+}
+
+/// <summary>Which wire format the agent speaks to its language model. The TOML spells it in lower case.</summary>
+public enum LlmProvider
+{
+    /// <summary>Anthropic's Messages API (<c>POST /v1/messages</c>).</summary>
+    Anthropic,
+
+    /// <summary>OpenAI-style chat completions (<c>POST /v1/chat/completions</c>): llama.cpp's server, Ollama, vLLM and hosted look-alikes.</summary>
+    OpenAi,
+}
+
+/// <summary>The agent's language model (<c>[agent.llm]</c>). Its API key is the credential <c>llm-api-key</c>, never here.</summary>
+/// <param name="Provider">Wire format of the endpoint.</param>
+/// <param name="Model">Model name sent with every call; <c>""</c> means no model is configured and the agent holds no conversations.</param>
+/// <param name="BaseUrl">Endpoint (https; plain http only to a loopback address); null for the provider's default, which only
+/// Anthropic has (<see cref="AnthropicBaseUrl"/>).</param>
+/// <param name="MaxOutputTokens">Most tokens one model answer may have.</param>
+/// <param name="Timeout">How long one HTTP attempt may take, answer included; retries each get their own.</param>
+/// <param name="InputPricePerMTok">USD per million input tokens, for the accounting and the daily budget.</param>
+/// <param name="OutputPricePerMTok">USD per million output tokens.</param>
+/// <param name="DailyBudgetUsd">Most the agent spends on the model per day (UTC), by the prices above; 0 allows no turns at all.</param>
+/// <param name="MaxToolTurns">Model calls one conversation turn may make (each tool round trip is one): a runaway loop stops here.</param>
+public sealed record LlmOptions(
+    LlmProvider Provider,
+    string Model,
+    Uri? BaseUrl,
+    int MaxOutputTokens,
+    TimeSpan Timeout,
+    decimal InputPricePerMTok,
+    decimal OutputPricePerMTok,
+    decimal DailyBudgetUsd,
+    int MaxToolTurns)
+{
+    public LlmOptions() : this(LlmProvider.Anthropic, "", null, 1024, TimeSpan.FromSeconds(120), 3.0m, 15.0m, 1.0m, 20) { }
+
+    public static LlmOptions Default { get; } = new();
+
+    /// <summary>Where Anthropic's API is when <see cref="BaseUrl"/> is not set.</summary>
+    public static Uri AnthropicBaseUrl { get; } = new("https://api.anthropic.com");
 }
 
 /// <summary>The sandbox runner and the default and largest limits of a job (<c>[sandbox]</c>).</summary>

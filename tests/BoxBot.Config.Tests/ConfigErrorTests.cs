@@ -37,7 +37,7 @@ public class ConfigErrorTests
         var ex = LoadFails("\n[webhok]\nport = 1\n", out var path);
 
         Assert.That(ex.Message, Is.EqualTo(
-            $"{path}:2:1: webhok: unknown section (known sections: agent, box, ipc, perception, plugin-host, sandbox, webhook, whatsapp)"));
+            $"{path}:2:1: webhok: unknown section (known sections: agent, agent.llm, box, ipc, perception, plugin-host, sandbox, webhook, whatsapp)"));
     }
 
     [Test]

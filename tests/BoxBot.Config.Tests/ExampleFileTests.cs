@@ -86,7 +86,8 @@ public class ExampleFileTests
         {
             foreach (var kv in table.Items)
             {
-                keys.Add($"{TomlSyntax.KeyParts(table.Name).Single()}.{TomlSyntax.KeyParts(kv.Key).Single()}", kv.Value!);
+                // A nested section such as [agent.llm] is written as its own table, like the model's schema has it.
+                keys.Add($"{string.Join('.', TomlSyntax.KeyParts(table.Name))}.{TomlSyntax.KeyParts(kv.Key).Single()}", kv.Value!);
             }
         }
 

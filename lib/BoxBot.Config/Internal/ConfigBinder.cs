@@ -15,6 +15,8 @@ internal sealed partial class ConfigBinder(
 
     public static string Format(LogLevelSetting level) => level.ToString().ToLowerInvariant();
 
+    public static string Format(LlmProvider provider) => provider.ToString().ToLowerInvariant();
+
     public BoxBotConfig Bind(ConfigFile f) => new()
     {
         Box = new BoxOptions(
@@ -26,7 +28,10 @@ internal sealed partial class ConfigBinder(
         Agent = new AgentOptions(
             Group("agent.socket_group", f.Agent.SocketGroup),
             PackageIndex("agent.package_index_url", f.Agent.PackageIndexUrl),
-            OptionalAbsolutePath("agent.package_find_links", f.Agent.PackageFindLinks, "/var/lib/boxbot/wheels")),
+            OptionalAbsolutePath("agent.package_find_links", f.Agent.PackageFindLinks, "/var/lib/boxbot/wheels"))
+        {
+            Llm = Llm(f.Agent.Llm),
+        },
         Sandbox = new SandboxOptions(
             Group("sandbox.socket_group", f.Sandbox.SocketGroup),
             User("sandbox.job_user", f.Sandbox.JobUser),
@@ -206,21 +211,35 @@ internal sealed partial class ConfigBinder(
     }
 
     // The access token goes to this URL with every message: https only, or plain http to this machine (a test server).
-    private Uri GraphUrl(string key, string value)
+    private Uri GraphUrl(string key, string value) =>
+        Url(key, value, "an https:// URL such as https://graph.facebook.com", "a test server") ?? WhatsAppOptions.Default.GraphUrl;
+
+    /// <summary>
+    /// An endpoint a secret is sent to: https only, or plain http to this machine (<paramref name="loopbackUse"/> says what
+    /// would listen there), without user info, query or fragment. Null when refused.
+    /// </summary>
+    private Uri? Url(string key, string value, string expected, string loopbackUse)
     {
         Known(key);
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri)
             || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
-            || uri.Host.Length == 0 || uri.UserInfo.Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+            || uri.Host.Length == 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
         {
-            Fail(key, $"must be an https:// URL such as https://graph.facebook.com, got \"{value}\"");
-            return WhatsAppOptions.Default.GraphUrl;
+            Fail(key, $"must be {expected}, got \"{value}\"");
+            return null;
+        }
+
+        if (uri.UserInfo.Length > 0)
+        {
+            // Never echo the value: it holds what looks like a password.
+            Fail(key, "must not contain a user or password (secrets are credentials, never in this file)");
+            return null;
         }
 
         if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
         {
-            Fail(key, $"must use https:// (plain http:// only to a loopback address, for a test server), got \"{value}\"");
-            return WhatsAppOptions.Default.GraphUrl;
+            Fail(key, $"must use https:// (plain http:// only to a loopback address, for {loopbackUse}), got \"{value}\"");
+            return null;
         }
 
         return uri;
@@ -275,9 +294,12 @@ internal sealed partial class ConfigBinder(
         return value;
     }
 
-    private void Fail(string key, string message)
+    private void Fail(string key, string message) => Fail(key, key, message);
+
+    /// <summary>An error about <paramref name="key"/>, placed at the value of <paramref name="placeKey"/>.</summary>
+    private void Fail(string key, string placeKey, string message)
     {
-        var (line, column) = valueAt.TryGetValue(key, out var at) ? at : (0, 0);
+        var (line, column) = valueAt.TryGetValue(placeKey, out var at) ? at : (0, 0);
         errors.Add(new ConfigError(source, line, column, key, message));
     }
 

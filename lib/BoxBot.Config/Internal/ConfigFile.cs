@@ -38,6 +38,23 @@ internal sealed class AgentSection
     [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = AgentOptions.Default.SocketGroup;
     [JsonPropertyName("package_index_url")] public string PackageIndexUrl { get; set; } = AgentOptions.Default.PackageIndexUrl?.OriginalString ?? "";
     [JsonPropertyName("package_find_links")] public string PackageFindLinks { get; set; } = AgentOptions.Default.PackageFindLinks;
+    [JsonPropertyName("llm")] public LlmSection Llm { get; set; } = new();
+}
+
+// A nested table, [agent.llm]: ConfigSchema names its section "agent.llm". Prices are TOML floats (doubles here);
+// the binder turns them into decimals so that money is not added up in binary fractions.
+internal sealed class LlmSection
+{
+    private static readonly LlmOptions D = LlmOptions.Default;
+    [JsonPropertyName("provider")] public string Provider { get; set; } = ConfigBinder.Format(D.Provider);
+    [JsonPropertyName("model")] public string Model { get; set; } = D.Model;
+    [JsonPropertyName("base_url")] public string BaseUrl { get; set; } = D.BaseUrl?.OriginalString ?? "";
+    [JsonPropertyName("max_output_tokens")] public long MaxOutputTokens { get; set; } = D.MaxOutputTokens;
+    [JsonPropertyName("timeout_s")] public long TimeoutS { get; set; } = (long)D.Timeout.TotalSeconds;
+    [JsonPropertyName("input_price_per_mtok")] public double InputPricePerMTok { get; set; } = (double)D.InputPricePerMTok;
+    [JsonPropertyName("output_price_per_mtok")] public double OutputPricePerMTok { get; set; } = (double)D.OutputPricePerMTok;
+    [JsonPropertyName("daily_budget_usd")] public double DailyBudgetUsd { get; set; } = (double)D.DailyBudgetUsd;
+    [JsonPropertyName("max_tool_turns")] public long MaxToolTurns { get; set; } = D.MaxToolTurns;
 }
 
 internal sealed class SocketSection

@@ -86,17 +86,17 @@ internal sealed class ConfigParser
     {
         var path = TomlSyntax.KeyParts(table.Name);
         var at = TomlSyntax.Position(table);
-        if (!_schema.Sections.TryGetValue(path[0], out var keys))
+        if (_schema.SectionOf(path) is not var (section, depth))
         {
             UnknownSection(path[0], at, asTable: true, cut);
         }
+        else if (depth < path.Length)
+        {
+            CheckKey(section, path[depth..], value: null, at, cut);
+        }
         else if (table is TableArraySyntax)
         {
-            Error(at, path[0], $"must be a single table [{path[0]}], not an array of tables [[{path[0]}]]", cut);
-        }
-        else if (path.Length > 1)
-        {
-            CheckKey(path, keys, value: null, at, cut);
+            Error(at, section, $"must be a single table [{section}], not an array of tables [[{section}]]", cut);
         }
         else
         {
@@ -112,13 +112,13 @@ internal sealed class ConfigParser
     {
         string[] path = [.. prefix, .. TomlSyntax.KeyParts(kv.Key)];
         var keyAt = TomlSyntax.Position(kv);
-        if (!_schema.Sections.TryGetValue(path[0], out var keys))
+        if (_schema.SectionOf(path) is not var (section, depth))
         {
             UnknownSection(path[0], keyAt, asTable: path.Length > 1 || kv.Value is InlineTableSyntax, cut);
         }
-        else if (path.Length > 1)
+        else if (depth < path.Length)
         {
-            CheckKey(path, keys, kv.Value, keyAt, cut);
+            CheckKey(section, path[depth..], kv.Value, keyAt, cut);
         }
         else if (kv.Value is InlineTableSyntax inline)
         {
@@ -133,24 +133,28 @@ internal sealed class ConfigParser
         }
         else
         {
-            Error(keyAt, path[0], $"must be a table [{path[0]}], not {TomlSyntax.Kind(kv.Value)}", cut);
+            Error(keyAt, section, $"must be a table [{section}], not {TomlSyntax.Kind(kv.Value)}", cut);
         }
     }
 
-    /// <summary>A key inside a known section. <paramref name="value"/> is null when it is used as a table header.</summary>
-    private void CheckKey(string[] path, IReadOnlyDictionary<string, ValueSyntax> keys, ValueSyntax? value, (int, int) keyAt, Action cut)
+    /// <summary>
+    /// A key (<paramref name="rest"/>[0]) inside a known section; more parts after it mean the key is used as a table.
+    /// <paramref name="value"/> is null when it is used as a table header.
+    /// </summary>
+    private void CheckKey(string section, string[] rest, ValueSyntax? value, (int, int) keyAt, Action cut)
     {
-        var name = $"{path[0]}.{path[1]}";
-        if (!keys.TryGetValue(path[1], out var expected))
+        var name = $"{section}.{rest[0]}";
+        if (!_schema.Sections[section].TryGetValue(rest[0], out var expected))
         {
-            Error(keyAt, name, $"unknown key (known keys in [{path[0]}]: {_schema.KnownKeys(path[0])})", cut);
+            Error(keyAt, name, $"unknown key (known keys in [{section}]: {_schema.KnownKeys(section)})", cut);
         }
-        else if (path.Length > 2 || value is null)
+        else if (rest.Length > 1 || value is null)
         {
             Error(keyAt, name, $"expected {TomlSyntax.Kind(expected)}, not a table", cut);
         }
-        else if (value.GetType() != expected.GetType())
+        else if (value.GetType() != expected.GetType() && !(expected is FloatValueSyntax && value is IntegerValueSyntax))
         {
+            // An integer where a float is expected is fine: "daily_budget_usd = 5" means 5.0.
             Error(TomlSyntax.Position(value), name, $"expected {TomlSyntax.Kind(expected)}, not {TomlSyntax.Kind(value)}", cut);
         }
         else

@@ -7,7 +7,8 @@ namespace BoxBot.Config.Internal;
 /// <summary>
 /// The known sections and keys, with the TOML type and default of each, derived from the file model by
 /// serializing a default <see cref="ConfigFile"/> with the same source-generated context and parsing it
-/// back. There is no second, hand-written key list to keep in step.
+/// back. There is no second, hand-written key list to keep in step. A nested table such as <c>[agent.llm]</c> is a
+/// section of its own, named with its dotted path.
 /// </summary>
 internal sealed class ConfigSchema
 {
@@ -16,7 +17,7 @@ internal sealed class ConfigSchema
 
     public static ConfigSchema Instance { get; } = Build();
 
-    /// <summary>Section name → key → the default value as TOML syntax (its type is the expected type).</summary>
+    /// <summary>Section name (<c>agent</c>, <c>agent.llm</c>) → key → the default value as TOML syntax (its type is the expected type).</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, ValueSyntax>> Sections { get; }
 
     /// <summary>Every key as <c>section.key</c>, in model order.</summary>
@@ -25,15 +26,45 @@ internal sealed class ConfigSchema
 
     public string KnownSections => string.Join(", ", Sections.Keys.Order(StringComparer.Ordinal));
 
-    public string KnownKeys(string section) =>
-        string.Join(", ", Sections[section].Keys.Order(StringComparer.Ordinal));
+    /// <summary>The keys of <paramref name="section"/> for a message, and the sections nested in it.</summary>
+    public string KnownKeys(string section)
+    {
+        var keys = string.Join(", ", Sections[section].Keys.Order(StringComparer.Ordinal));
+        var nested = Sections.Keys.Where(s => s.StartsWith(section + ".", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        return nested.Count == 0 ? keys : $"{keys}; and the section{(nested.Count > 1 ? "s" : "")} {string.Join(", ", nested.Select(n => $"[{n}]"))}";
+    }
 
+    /// <summary>Whether <c>section.key</c> exists; keys never hold a dot, so the last dot splits the section from the key.</summary>
     public bool Contains(string fullKey)
     {
-        var dot = fullKey.IndexOf('.', StringComparison.Ordinal);
+        var dot = fullKey.LastIndexOf('.');
         return dot > 0
             && Sections.TryGetValue(fullKey[..dot], out var keys)
             && keys.ContainsKey(fullKey[(dot + 1)..]);
+    }
+
+    /// <summary>
+    /// The longest known section that <paramref name="path"/> (the parts of a table header or a dotted key) starts
+    /// with, and how many parts it spans; null when even the first part is not a section.
+    /// </summary>
+    public (string Name, int Depth)? SectionOf(IReadOnlyList<string> path)
+    {
+        for (var depth = path.Count; depth >= 1; depth--)
+        {
+            // A quoted part holding a dot (["agent.llm"]) is one name, not a path: it matches no section.
+            if (path.Take(depth).Any(p => p.Contains('.', StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var name = string.Join('.', path.Take(depth));
+            if (Sections.ContainsKey(name))
+            {
+                return (name, depth);
+            }
+        }
+
+        return null;
     }
 
     private static ConfigSchema Build()
@@ -54,7 +85,7 @@ internal sealed class ConfigSchema
                 keys.Add(TomlSyntax.KeyParts(kv.Key).Single(), kv.Value!);
             }
 
-            sections.Add(TomlSyntax.KeyParts(table.Name).Single(), keys);
+            sections.Add(string.Join('.', TomlSyntax.KeyParts(table.Name)), keys);
         }
 
         return new ConfigSchema(sections);
