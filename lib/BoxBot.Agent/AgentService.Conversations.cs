@@ -18,6 +18,7 @@ public sealed partial class AgentService
     private ConversationStore? _conversations;
     private ConversationEngine? _engine;
     private MessageRoute? _route;
+    private ILlmClient? _llm;
     private string _llmState = "not configured";
     private readonly CancellationTokenSource _stopping = new();
 
@@ -25,15 +26,21 @@ public sealed partial class AgentService
     {
         _conversations = new ConversationStore(_database!, TimeProvider.System);
         _route = new MessageRoute((to, text, caller, ct) => _outbound!.SendTextAsync(to, text, caller, ct));
-        var (llm, reason) = CreateLlm(context);
+        var options = context.Config.Agent.Llm;
+        // A key file others could read is refused with the fix (fail closed), not skipped.
+        var key = context.Credentials.TryGet(LlmClients.ApiKeyCredential);
+        var llm = LlmClients.Create(options, key, logger: context.Loggers.CreateLogger("BoxBot.Agent.Llm"));
         if (llm is null)
         {
+            var reason = LlmClients.NotConfiguredReason(options, key) ?? "unknown";
             _llmState = "not configured (" + reason + ")";
-            _log.LogWarning("no language model: {Reason}; WhatsApp messages are kept in the inbox and boxbot chat is refused", reason);
+            _log.LogWarning("no language model: {Reason}; WhatsApp messages are kept in the inbox and boxbot chat is refused (docs/agent.md)", reason);
         }
         else
         {
-            UseEngine(CreateEngine(llm, DefaultLimits(), context.Loggers.CreateLogger<ConversationEngine>()));
+            _llm = llm;
+            UseEngine(CreateEngine(llm, Limits(options), context.Loggers.CreateLogger<ConversationEngine>()));
+            _log.LogInformation("language model: {Model}; daily budget {Budget} USD", llm.Describe, options.DailyBudgetUsd);
         }
         var json = ConversationsJsonContext.Default;
         context.Server.Map(ChatMethods.Send, context.Operators, json.ChatRequest, json.ChatResult, ChatAsync, TimeSpan.FromMinutes(30));
@@ -45,10 +52,8 @@ public sealed partial class AgentService
         }
     }
 
-    // Filled in with the provider clients (Llm/); until a model is configured the engine does not run.
-    private static (ILlmClient? Client, string Reason) CreateLlm(DaemonContext context) => (null, "no model in [agent.llm]");
-
-    private static EngineLimits DefaultLimits() => new(20, 1024, 1_000_000, (input, output) => (input * 3 + output * 15));
+    internal static EngineLimits Limits(BoxBot.Config.LlmOptions options) => new(options.MaxToolTurns, options.MaxOutputTokens,
+        LlmPrices.DailyBudgetMicroUsd(options), (input, output) => LlmPrices.CostMicroUsd(options, input, output));
 
     /// <summary>The engine with the agent's tools; tests build it with a scripted model.</summary>
     internal ConversationEngine CreateEngine(ILlmClient llm, EngineLimits limits, ILogger log,
@@ -182,6 +187,7 @@ public sealed partial class AgentService
     private ValueTask DisposeConversationsAsync()
     {
         _stopping.Cancel();
+        (_llm as IDisposable)?.Dispose();
         return ValueTask.CompletedTask;
     }
 }
