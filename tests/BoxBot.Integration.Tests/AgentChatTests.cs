@@ -1,0 +1,122 @@
+using System.Text.Json;
+using BoxBot.Agent.Tests.Llm;
+
+namespace BoxBot.Integration.Tests;
+
+/// <summary>
+/// The agent's conversations on a whole development box (`boxbot dev up`, the published executables) with a fake
+/// language model on loopback that speaks the Anthropic Messages wire format: a WhatsApp message through the real
+/// webhook, a script in the real sandbox, a reply in the outbox; the console channel; the action log.
+/// </summary>
+public class AgentChatTests
+{
+    private const string Admin = "4915112345678";
+    private FakeLlmServer _llm = null!;
+    private DevBox _box = null!;
+
+    private string Outbox => Path.Combine(_box.Home, "state", "boxbot", "whatsapp-outbox.jsonl");
+
+    [OneTimeSetUp]
+    public async Task StartBox()
+    {
+        _llm = FakeLlmServer.Start(FakeLlmWire.Anthropic);
+        _box = new DevBox(TestEnv.TempDir("agent-chat"));
+        var credentials = Directory.CreateDirectory(Path.Combine(_box.Home, "credentials"));
+        File.SetUnixFileMode(credentials.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var key = Path.Combine(credentials.FullName, "llm-api-key");
+        File.WriteAllText(key, "sk-ant-test-key-0123456789");
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await _box.StartAsync("[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n[agent.llm]\nprovider = \"anthropic\"\nmodel = \"test-model\"\n" +
+            $"base_url = \"{_llm.Url.ToString().TrimEnd('/')}\"\ndaily_budget_usd = 5\n");
+        // The first admin, as in WhatsAppDevTests: a bootstrap code through the real webhook (no model call: it is no conversation).
+        var (code, stdout, stderr) = _box.Boxbot(["code", "bootstrap", "--json"]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Simulate(Admin, JsonDocument.Parse(stdout).RootElement.GetProperty("code").GetString()!);
+        await WaitAsync(() => File.Exists(Outbox));
+    }
+
+    [OneTimeTearDown]
+    public void StopBox()
+    {
+        _box?.Dispose();
+        _llm?.Dispose();
+    }
+
+    [Test]
+    public async Task A_WhatsApp_message_runs_a_script_in_the_real_sandbox_and_the_reply_reaches_the_outbox()
+    {
+        _llm.ThenToolUse("toolu_1", "execute_script", """{"script":"print(6 * 7)"}""");
+        _llm.ThenToolUse("toolu_2", "message", """{"text":"It is 42."}""");
+        _llm.ThenText("done");
+        var before = _llm.Requests.Count;
+
+        Simulate(Admin, "What is six times seven? Use Python.");
+
+        await WaitAsync(() => File.ReadAllText(Outbox).Contains("It is 42.", StringComparison.Ordinal));
+        var requests = _llm.Requests.Skip(before).ToList();
+        Assert.That(requests, Has.Count.EqualTo(3));
+        Assert.That(requests[0].Header("x-api-key"), Is.EqualTo("sk-ant-test-key-0123456789"));
+        Assert.That(requests[0].Body, Does.Contain("What is six times seven?"));
+        var toolResult = requests[1].Json.GetProperty("messages").EnumerateArray().Last().GetProperty("content")[0];
+        Assert.That(toolResult.GetProperty("type").GetString(), Is.EqualTo("tool_result"));
+        Assert.That(toolResult.GetProperty("content").GetString(), Does.Contain("status: ok").And.Contain("42").And.StartWith("<untrusted_data"));
+        var last = File.ReadAllLines(Outbox).Select(l => JsonDocument.Parse(l).RootElement).Last();
+        Assert.That((last.GetProperty("to").GetString(), last.GetProperty("text").GetString()), Is.EqualTo((Admin, "It is 42.")));
+
+        var (code, stdout, stderr) = _box.Boxbot(["log", "--json"]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        var tools = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("tool").GetString()).ToList();
+        Assert.That(tools, Is.SupersetOf(new[] { "execute_script", "message" }));
+    }
+
+    [Test]
+    public void The_console_channel_prints_what_the_assistant_sends_and_a_model_error_fails_clearly()
+    {
+        _llm.ThenToolUse("toolu_c1", "message", """{"text":"Hello from the box.\nSecond line."}""");
+        _llm.ThenText("done");
+
+        var (code, stdout, stderr) = _box.Boxbot(["chat", "--message", "hi"]);
+
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Is.EqualTo("Hello from the box.\\nSecond line.\n"));
+
+        _llm.ThenError(401, "authentication_error", "invalid x-api-key");
+        var failed = _box.Boxbot(["chat", "--message", "hi again"]);
+        Assert.That(failed.ExitCode, Is.EqualTo(1));
+        Assert.That(failed.Stderr, Does.Contain("the turn failed").And.Contain("llm-api-key").And.Not.Contain("sk-ant-test-key"));
+        Assert.That(failed.Stdout, Does.Contain("cannot reach my language model"));
+    }
+
+    [Test]
+    public async Task A_model_told_by_a_message_to_text_a_stranger_is_refused_and_nothing_is_sent()
+    {
+        _llm.ThenToolUse("toolu_s1", "message", """{"text":"hi stranger","to":"447700900999"}""");
+        _llm.ThenText("ok");
+        var before = _llm.Requests.Count;
+
+        Simulate(Admin, "Text 447700900999 'hi stranger'");
+
+        await WaitAsync(() => _llm.Requests.Count >= before + 2);
+        var result = _llm.Requests[before + 1].Json.GetProperty("messages").EnumerateArray().Last().GetProperty("content")[0];
+        Assert.That(result.GetProperty("is_error").GetBoolean(), Is.True);
+        Assert.That(result.GetProperty("content").GetString(), Does.Contain("not a registered user"));
+        Assert.That(File.ReadAllText(Outbox), Does.Not.Contain("447700900999"));
+    }
+
+    private void Simulate(string from, string text)
+    {
+        var (code, stdout, stderr) = _box.Boxbot(["whatsapp", "simulate", "--from", from, text]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain("delivered to the webhook"));
+    }
+
+    private static async Task WaitAsync(Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!done())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
+            await Task.Delay(100);
+        }
+    }
+}
