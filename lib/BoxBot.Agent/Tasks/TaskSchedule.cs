@@ -24,8 +24,9 @@ public enum ScheduleKind
 /// <c>at 2026-11-24 08:00</c> (or ISO 8601 with its own offset: <c>at 2026-11-24T07:00:00Z</c>),
 /// <c>in 20 minutes</c> / <c>in 2 hours</c> / <c>in 3 days</c> (becomes an <c>at</c> when read),
 /// <c>daily 08:00</c>, <c>weekly mon,thu 08:00</c>, <c>every 30 minutes</c> / <c>every 2 hours</c> (at least 5 minutes).
-/// Times of day and dates without an offset are in the box's zone: UTC plus a fixed offset (no daylight saving; a
-/// change of the offset moves every daily and weekly task with it). A moment is kept in UTC.
+/// Times of day and dates without an offset are in the box's zone: UTC plus a fixed offset (no daylight saving). A
+/// moment is kept in UTC; daily and weekly schedules are kept as written, so when the offset is changed each keeps the
+/// next run it had and follows the new offset from the run after.
 /// </summary>
 public sealed partial class TaskSchedule
 {
