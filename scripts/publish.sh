@@ -38,4 +38,9 @@ mkdir -p "$OUT/sandbox-runtime"
 cp -r lib/BoxBot.Sandbox/python/. "$OUT/sandbox-runtime/"
 find "$OUT/sandbox-runtime" -name __pycache__ -prune -exec rm -rf {} +
 chmod -R u=rwX,go=rX "$OUT/sandbox-runtime"
+# The agent's built-in skills (each a folder with SKILL.md), read next to its executable.
+rm -rf "$OUT/skills"
+mkdir -p "$OUT/skills"
+cp -r lib/BoxBot.Agent/skills/. "$OUT/skills/"
+chmod -R u=rwX,go=rX "$OUT/skills"
 echo "publish: six executables and the sandbox runtime in $OUT, zero warnings"

@@ -1,6 +1,9 @@
 using BoxBot.Agent.Conversations;
 using BoxBot.Agent.Llm;
 using BoxBot.Agent.Memory;
+using BoxBot.Agent.Skills;
+using BoxBot.Agent.Tasks;
+using TaskScheduler = BoxBot.Agent.Tasks.TaskScheduler;
 using BoxBot.Agent.Tools;
 using BoxBot.Contracts;
 using BoxBot.Hosting;
@@ -19,12 +22,18 @@ public sealed partial class AgentService
     private ConversationEngine? _engine;
     private MessageRoute? _route;
     private ILlmClient? _llm;
+    private TaskStore? _tasks;
+    private SkillCatalog? _skills;
+    private Task? _scheduler;
     private string _llmState = "not configured";
     private readonly CancellationTokenSource _stopping = new();
 
     private void StartConversations(DaemonContext context)
     {
         _conversations = new ConversationStore(_database!, TimeProvider.System);
+        // Built-in skills ship next to the executables; the agent's own are in its state folder.
+        _skills = new SkillCatalog(Path.Combine(AppContext.BaseDirectory, "skills"), Path.Combine(context.StateDir, "skills"),
+            context.Loggers.CreateLogger<SkillCatalog>());
         _route = new MessageRoute((to, text, caller, ct) => _outbound!.SendTextAsync(to, text, caller, ct));
         var options = context.Config.Agent.Llm;
         // A key file others could read is refused with the fix (fail closed), not skipped.
@@ -49,6 +58,8 @@ public sealed partial class AgentService
         if (_engine is not null)
         {
             Resume();
+            var scheduler = new TaskScheduler(_tasks!, TimeProvider.System, FireTaskAsync, context.Loggers.CreateLogger<TaskScheduler>());
+            _scheduler = Task.Run(() => scheduler.RunAsync(_stopping.Token));
         }
     }
 
@@ -62,15 +73,21 @@ public sealed partial class AgentService
         _conversations ??= new ConversationStore(_database!, TimeProvider.System);
         _route ??= new MessageRoute((to, text, caller, ct) => _outbound!.SendTextAsync(to, text, caller, ct));
         var memory = new MemoryStore(_conversations.Database, _conversations.Time, log);
-        AgentTool[] tools =
-        [
+        _tasks ??= new TaskStore(_conversations.Database, _conversations.Time);
+        var tools = new List<AgentTool>
+        {
             new MessageTool(_route),
             new ExecuteScriptTool(runScript ?? RunScriptAsync),
             new CreateCodeTool(_registry!, _route),
             new RememberTool(memory),
             new SearchMemoryTool(memory),
-        ];
-        return new ConversationEngine(_conversations, llm, tools, _route, limits, AdminNumbers, log);
+            new ManageTasksTool(_tasks),
+        };
+        if (_skills is not null)
+        {
+            tools.Add(new LoadSkillTool(_skills));
+        }
+        return new ConversationEngine(_conversations, llm, tools, _route, limits, AdminNumbers, log, SkillsPrompt);
     }
 
     internal void UseConversations(ConversationStore store) => _conversations = store;
@@ -79,6 +96,54 @@ public sealed partial class AgentService
     {
         _engine = engine;
         _llmState = engine.Describe;
+    }
+
+    /// <summary>Every skill's name and description, for the system prompt; bodies are loaded on demand with load_skill.</summary>
+    private string SkillsPrompt()
+    {
+        var listing = _skills?.List();
+        if (listing is null || listing.Skills.Count == 0)
+        {
+            return "";
+        }
+        return "Skills (load one with load_skill before doing what it covers):\n" +
+            string.Concat(listing.Skills.Select(s => $"- {s.Name}: {s.Description}\n"));
+    }
+
+    /// <summary>
+    /// A due task: a <c>task:&lt;id&gt;</c> conversation acting for its owner, with the owner's rights as they are now (a
+    /// removed user's tasks do not run). The scheduler marks the task fired when this returns.
+    /// </summary>
+    internal Task FireTaskAsync(TaskItem task, CancellationToken cancellationToken)
+    {
+        var owner = OwnerSpeaker(task.Owner);
+        if (owner is null)
+        {
+            _log.LogWarning("task {Task} is due, but its owner {Owner} is no longer registered: skipped", task.Id, task.Owner);
+            return Task.CompletedTask;
+        }
+        var id = task.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var speaker = new Speaker(Speaker.Task, id, owner.IsAdmin, owner.Number, $"task {id} of {owner.DisplayName}") { OnBehalfOf = owner.ConversationKey };
+        var due = task.NextRun?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "now";
+        _engine!.AddInput(speaker, $"The {task.Kind} #{id} of {owner.DisplayName} is due ({task.Schedule ?? "no schedule"}): {task.Text}\n" +
+            "Tell them with the message tool.", $"task:{id}:{due}");
+        // The input is stored: the task counts as fired, and its turn runs on its own so one slow turn holds up no other task.
+        StartTurn(speaker);
+        return Task.CompletedTask;
+    }
+
+    private Speaker? OwnerSpeaker(string owner)
+    {
+        if (owner.StartsWith(Speaker.WhatsApp + ":", StringComparison.Ordinal))
+        {
+            return _registry?.Find(owner[(Speaker.WhatsApp.Length + 1)..]) is { } user ? SpeakerFor(user) : null;
+        }
+        if (owner.StartsWith(Speaker.Console + ":", StringComparison.Ordinal))
+        {
+            var name = owner[(Speaker.Console.Length + 1)..];
+            return new Speaker(Speaker.Console, name, IsAdmin: true, Number: null, DisplayName: name);
+        }
+        return null;
     }
 
     private IReadOnlyList<string> AdminNumbers() =>

@@ -43,14 +43,21 @@ public class ConversationEngineTests
         _registry.Register(Admin, "Ana");
         _registry.Register(Friend, "Bo");
         File.Delete(OutboxPath);
+        _llm = new ScriptedLlm();
+        Build();
+    }
+
+    /// <summary>The agent's conversation side over the current database (again after a "restart").</summary>
+    private void Build()
+    {
         _agent = new AgentService();
         _agent.UseRegistry(_registry.Registry);
         _agent.UseOutbound(OutboundOptions.From(new WhatsAppOptions(new Uri("http://127.0.0.1:9"), "v23.0", ""), OutboxPath), accessToken: null);
         _store = new ConversationStore(_db, _clock);
         _agent.UseConversations(_store);
-        _llm = new ScriptedLlm();
         _sandbox = (_, _, _) => Task.FromResult<(SandboxRunResult, IReadOnlyDictionary<string, string>)>((Ok("hello from the sandbox"), new Dictionary<string, string>()));
         _engine = Engine(new EngineLimits(20, 1024, 1_000_000, (i, o) => i + o));
+        _agent.UseEngine(_engine);
     }
 
     [TearDown]
@@ -309,6 +316,37 @@ public class ConversationEngineTests
         Assert.That(history.Select(m => m.Role), Is.EqualTo(new[] { "user", "assistant", "user", "assistant", "user" }));
         Assert.That(((LlmText)history[^1].Content.Single()).Text, Does.Contain("and the eggs"));
         Assert.That(((LlmToolResult)history[2].Content[0]).Content, Does.Contain("outbox"));
+    }
+
+    [Test]
+    public async Task A_reminder_set_before_a_restart_fires_after_it_in_a_task_conversation_and_reaches_its_owner()
+    {
+        _llm.Then(ScriptedLlm.Use("manage_tasks", """{"action":"add","kind":"reminder","text":"take the bins out","schedule":"in 10 minutes"}"""));
+        _llm.Then(ScriptedLlm.Text("ok"));
+        await _engine.SubmitAsync(WhatsApp(Friend, false), "remind me in 10 minutes to take the bins out", "wamid.1", CancellationToken.None);
+        Assert.That(_store.Actions(0, 10).Single().Error, Is.False);
+
+        await _agent.DisposeAsync();
+        _db.Dispose();
+        _db = AgentDatabase.Open(_dir.Path);
+        _registry = new TestRegistry(_db, _clock, _registry.Key);
+        Build();
+        _clock.Advance(TimeSpan.FromMinutes(11));
+        _llm.Then(ScriptedLlm.Use("message", """{"text":"Time to take the bins out!"}"""));
+        _llm.Then(ScriptedLlm.Text("done"));
+        var scheduler = new BoxBot.Agent.Tasks.TaskScheduler(new BoxBot.Agent.Tasks.TaskStore(_db, _clock), _clock, _agent.FireTaskAsync, NullLogger.Instance);
+
+        Assert.That(await scheduler.RunDueAsync(_clock.Now, CancellationToken.None), Is.EqualTo(1));
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Outbox().Contains((Friend, "Time to take the bins out!")))
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the reminder did not reach its owner");
+            await Task.Delay(20);
+        }
+        var input = ((LlmText)_llm.Requests[2].Messages[0].Content.Single()).Text;
+        Assert.That(input, Does.Contain("take the bins out").And.Contain("(task:1)"));
+        Assert.That(await scheduler.RunDueAsync(_clock.Now, CancellationToken.None), Is.Zero, "a one-off reminder fires once");
     }
 
     [Test]

@@ -186,7 +186,7 @@ public sealed partial class MemoryStore
                   AND ($d = 1 OR f.scope <> 'person' OR f.subject = $e)
                 ORDER BY bm25(memory_fts), f.id
                 LIMIT $f
-                """, match, scope, wanted, speaker.IsAdmin ? 1 : 0, speaker.ConversationKey, limit))
+                """, match, scope, wanted, speaker.IsAdmin ? 1 : 0, speaker.Person, limit))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
@@ -302,13 +302,13 @@ public sealed partial class MemoryStore
         if (given is null)
         {
             // A task's conversation speaks for a task, not for a person: its key is no one's to remember things about.
-            return speaker.Channel == Speaker.Task
+            return speaker.Channel == Speaker.Task && speaker.OnBehalfOf is null
                 ? throw new MemoryException("a task's conversation is no person's: remember this as a household or method fact")
-                : speaker.ConversationKey;
+                : speaker.Person;
         }
         var key = PersonKey(given) ?? throw new MemoryException(
             $"\"{given}\" is not a person's conversation key (whatsapp:<digits> or console:<user>)");
-        if (key != speaker.ConversationKey && !speaker.IsAdmin)
+        if (key != speaker.Person && !speaker.IsAdmin)
         {
             throw new MemoryException("only admins may remember facts about someone else; leave the subject out to remember this about yourself");
         }
@@ -329,7 +329,7 @@ public sealed partial class MemoryStore
     {
         using var command = Command(c, "SELECT scope, subject FROM memory_facts WHERE id = $a", id);
         using var reader = command.ExecuteReader();
-        if (!reader.Read() || (reader.GetString(0) == MemoryScope.Person && reader.GetString(1) != speaker.ConversationKey && !speaker.IsAdmin))
+        if (!reader.Read() || (reader.GetString(0) == MemoryScope.Person && reader.GetString(1) != speaker.Person && !speaker.IsAdmin))
         {
             throw new MemoryException($"there is no memory #{id} that you may change");
         }

@@ -46,7 +46,7 @@ public sealed class ManageTasksTool(TaskStore store) : AgentTool
         input.Only("action", "kind", "text", "schedule", "id", "include_done");
         var action = input.OptionalChoice("action", "add", "list", "complete", "cancel", "update")
             ?? throw new ToolInputException("\"action\" is required (add, list, complete, cancel or update)");
-        var owner = context.Speaker.ConversationKey;
+        var owner = context.Speaker.Person;
         try
         {
             return Task.FromResult(action switch

@@ -18,6 +18,12 @@ public sealed record Speaker(string Channel, string Id, bool IsAdmin, string? Nu
 
     /// <summary>The conversation key: <c>whatsapp:&lt;digits&gt;</c>, <c>console:&lt;user&gt;</c>, <c>task:&lt;id&gt;</c>.</summary>
     public string ConversationKey => $"{Channel}:{Id}";
+
+    /// <summary>For a task's conversation: the conversation key of the person it acts for (the task's owner).</summary>
+    public string? OnBehalfOf { get; init; }
+
+    /// <summary>The person whose things (memory, tasks) this turn may touch: the speaker, or the task's owner.</summary>
+    public string Person => OnBehalfOf ?? ConversationKey;
 }
 
 /// <summary>What a tool knows about the call it serves.</summary>
