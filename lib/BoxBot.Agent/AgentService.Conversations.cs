@@ -3,13 +3,13 @@ using BoxBot.Agent.Llm;
 using BoxBot.Agent.Memory;
 using BoxBot.Agent.Skills;
 using BoxBot.Agent.Tasks;
-using TaskScheduler = BoxBot.Agent.Tasks.TaskScheduler;
 using BoxBot.Agent.Tools;
 using BoxBot.Contracts;
 using BoxBot.Hosting;
 using BoxBot.Ipc;
 using BoxBot.Linux;
 using Microsoft.Extensions.Logging;
+using TaskScheduler = BoxBot.Agent.Tasks.TaskScheduler;
 
 namespace BoxBot.Agent;
 
