@@ -163,7 +163,7 @@ public sealed partial class AgentService
     }
 
     /// <summary>After a restart: inbox messages not yet in a conversation, then every conversation whose turn did not finish.</summary>
-    private void Resume()
+    internal void Resume()
     {
         foreach (var e in _whatsAppLog!.Pending())
         {

@@ -350,6 +350,28 @@ public class ConversationEngineTests
     }
 
     [Test]
+    public async Task At_start_an_inbox_message_the_agent_stopped_before_handing_over_gets_its_turn()
+    {
+        var inbox = new WhatsAppLog(_db, _clock);
+        _agent.UseWhatsAppLog(inbox);
+        // Recorded (state "new") but never handed to its conversation: the agent stopped in between.
+        inbox.Record(_registry.Text(Friend, "Is the oven off?"));
+        _llm.Then(ScriptedLlm.Use("message", """{"text":"I cannot see the oven, sorry."}"""));
+        _llm.Then(ScriptedLlm.Text("done"));
+
+        _agent.Resume();
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Outbox().Contains((Friend, "I cannot see the oven, sorry.")))
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "the resumed turn did not answer");
+            await Task.Delay(20);
+        }
+        Assert.That(inbox.Pending(), Is.Empty);
+        Assert.That(((LlmText)_llm.Requests[0].Messages[0].Content.Single()).Text, Does.Contain("Is the oven off?"));
+    }
+
+    [Test]
     public void A_thread_rolls_over_after_four_hours_idle()
     {
         var store = new ConversationStore(_db, _clock);
