@@ -123,14 +123,24 @@ public sealed partial class AgentService
             return Task.CompletedTask;
         }
         var id = task.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var speaker = new Speaker(Speaker.Task, id, owner.IsAdmin, owner.Number, $"task {id} of {owner.DisplayName}") { OnBehalfOf = owner.ConversationKey };
+        var speaker = TaskSpeaker(task.Id, owner);
         var due = task.NextRun?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "now";
-        _engine!.AddInput(speaker, $"The {task.Kind} #{id} of {owner.DisplayName} is due ({task.Schedule ?? "no schedule"}): {task.Text}\n" +
-            "Tell them with the message tool.", $"task:{id}:{due}");
+        var text = $"The {task.Kind} #{id} of {owner.DisplayName} is due ({task.Schedule ?? "no schedule"}): {task.Text}\n" +
+            "Tell them with the message tool.";
         // The input is stored: the task counts as fired, and its turn runs on its own so one slow turn holds up no other task.
-        StartTurn(speaker);
+        // Fired again after a restart (before it was marked), the same input is not stored twice and no second turn starts.
+        if (_engine!.AddInput(speaker, text, $"task:{id}:{due}"))
+        {
+            StartTurn(speaker);
+        }
         return Task.CompletedTask;
     }
+
+    private static Speaker TaskSpeaker(long id, Speaker owner) =>
+        new(Speaker.Task, id.ToString(System.Globalization.CultureInfo.InvariantCulture), owner.IsAdmin, owner.Number, $"task {id} of {owner.DisplayName}")
+        {
+            OnBehalfOf = owner.ConversationKey,
+        };
 
     private Speaker? OwnerSpeaker(string owner)
     {
@@ -175,10 +185,21 @@ public sealed partial class AgentService
         }
         foreach (var key in _conversations!.Unanswered())
         {
+            Speaker? speaker = null;
             if (key.StartsWith(Speaker.WhatsApp + ":", StringComparison.Ordinal) && _registry!.Find(key[(Speaker.WhatsApp.Length + 1)..]) is { } user)
             {
+                speaker = SpeakerFor(user);
+            }
+            else if (key.StartsWith(Speaker.Task + ":", StringComparison.Ordinal) && long.TryParse(key[(Speaker.Task.Length + 1)..], out var id)
+                && _tasks?.FindAny(id) is { } task && OwnerSpeaker(task.Owner) is { } owner)
+            {
+                speaker = TaskSpeaker(id, owner);
+            }
+            // A console turn is not resumed: nobody waits for its answer any more.
+            if (speaker is not null)
+            {
                 _log.LogInformation("resuming the conversation {Conversation}, whose turn did not finish before the restart", key);
-                StartTurn(SpeakerFor(user));
+                StartTurn(speaker);
             }
         }
     }

@@ -334,7 +334,9 @@ public class ConversationEngineTests
         _clock.Advance(TimeSpan.FromMinutes(11));
         _llm.Then(ScriptedLlm.Use("message", """{"text":"Time to take the bins out!"}"""));
         _llm.Then(ScriptedLlm.Text("done"));
-        var scheduler = new BoxBot.Agent.Tasks.TaskScheduler(new BoxBot.Agent.Tasks.TaskStore(_db, _clock), _clock, _agent.FireTaskAsync, NullLogger.Instance);
+        var tasks = new BoxBot.Agent.Tasks.TaskStore(_db, _clock);
+        var due = tasks.Due(_clock.Now).Single();
+        var scheduler = new BoxBot.Agent.Tasks.TaskScheduler(tasks, _clock, _agent.FireTaskAsync, NullLogger.Instance);
 
         Assert.That(await scheduler.RunDueAsync(_clock.Now, CancellationToken.None), Is.EqualTo(1));
 
@@ -347,6 +349,10 @@ public class ConversationEngineTests
         var input = ((LlmText)_llm.Requests[2].Messages[0].Content.Single()).Text;
         Assert.That(input, Does.Contain("take the bins out").And.Contain("(task:1)"));
         Assert.That(await scheduler.RunDueAsync(_clock.Now, CancellationToken.None), Is.Zero, "a one-off reminder fires once");
+        // Fired again as after a crash before it was marked: the same input is not stored twice, and no second turn runs.
+        await _agent.FireTaskAsync(due, CancellationToken.None);
+        await Task.Delay(200);
+        Assert.That(_llm.Requests, Has.Count.EqualTo(4));
     }
 
     [Test]

@@ -134,6 +134,9 @@ public sealed partial class TaskStore
         return _database.Use(c => Find(c, owner, id));
     }
 
+    /// <summary>The task with this id, whoever owns it (the agent, resuming a task's conversation after a restart); never for tools.</summary>
+    internal TaskItem? FindAny(long id) => _database.Use(c => Read(c, $"SELECT {Columns} FROM tasks WHERE id = $a", id).SingleOrDefault());
+
     /// <summary>Marks an active task done.</summary>
     /// <exception cref="TaskException">No active task of <paramref name="owner"/> has this id.</exception>
     public TaskItem Complete(string owner, long id) => Close(owner, id, TaskState.Done);
