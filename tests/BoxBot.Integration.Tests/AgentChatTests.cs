@@ -88,6 +88,21 @@ public class AgentChatTests
     }
 
     [Test]
+    public void Interactive_chat_reads_a_line_per_turn_and_leaves_at_end_of_input()
+    {
+        _llm.ThenToolUse("toolu_i1", "message", """{"text":"Hi there."}""");
+        _llm.ThenText("done");
+        _llm.ThenToolUse("toolu_i2", "message", """{"text":"Still here."}""");
+        _llm.ThenText("done");
+
+        var (code, stdout, stderr) = _box.Boxbot(["chat"], stdin: "hello\n\nare you there?\n");
+
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Is.EqualTo("Hi there.\nStill here.\n"));
+        Assert.That(stderr, Does.Contain("Ctrl-D leaves"));
+    }
+
+    [Test]
     public async Task A_model_told_by_a_message_to_text_a_stranger_is_refused_and_nothing_is_sent()
     {
         _llm.ThenToolUse("toolu_s1", "message", """{"text":"hi stranger","to":"447700900999"}""");
