@@ -5,6 +5,7 @@ using BoxBot.Agent.Llm;
 using BoxBot.Agent.Storage;
 using BoxBot.Contracts;
 using Microsoft.Data.Sqlite;
+using static BoxBot.Agent.Storage.Sql;
 
 namespace BoxBot.Agent.Conversations;
 
@@ -202,34 +203,6 @@ public sealed class ConversationStore(AgentDatabase database, TimeProvider time)
 
     private static string Day(long unixSeconds) => DateTimeOffset.FromUnixTimeSeconds(unixSeconds).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    private static SqliteCommand Command(SqliteConnection c, string sql, params object?[] values)
-    {
-        var command = c.CreateCommand();
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters.AddWithValue("$" + (char)('a' + i), values[i] ?? DBNull.Value);
-        }
-        return command;
-    }
-
-    private static void Execute(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        command.ExecuteNonQuery();
-    }
-
-    private static bool Exists(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        return command.ExecuteScalar() is not null;
-    }
-
-    private static long Count(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
 }
 
 /// <summary>Blocks as stored: a JSON array of {type: text|tool_use|tool_result, ...}, the Anthropic shape.</summary>

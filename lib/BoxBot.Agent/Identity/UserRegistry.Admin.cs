@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using BoxBot.Contracts;
 using BoxBot.WhatsApp;
 using Microsoft.Data.Sqlite;
+using static BoxBot.Agent.Storage.Sql;
 
 namespace BoxBot.Agent.Identity;
 

@@ -5,6 +5,7 @@ using BoxBot.Agent.Storage;
 using BoxBot.Contracts;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using static BoxBot.Agent.Storage.Sql;
 
 namespace BoxBot.Agent.Identity;
 
@@ -330,35 +331,6 @@ public sealed partial class UserRegistry
 
     private static void SetState(SqliteConnection c, string key, long value) =>
         Execute(c, "INSERT INTO identity_state(key, value) VALUES ($a, $b) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value);
-
-    private static SqliteCommand Command(SqliteConnection c, string sql, params object?[] values)
-    {
-        var command = c.CreateCommand();
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters.AddWithValue("$" + (char)('a' + i), values[i] ?? DBNull.Value);
-        }
-        return command;
-    }
-
-    private static void Execute(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        command.ExecuteNonQuery();
-    }
-
-    private static bool Exists(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        return command.ExecuteScalar() is not null;
-    }
-
-    private static long Count(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-    }
 
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "{Number} registered as {What} (code from {Issuer})")]
     private static partial void LogRegistered(ILogger logger, string number, string what, string issuer);

@@ -5,6 +5,7 @@ using BoxBot.Agent.Storage;
 using BoxBot.Agent.Tools;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using static BoxBot.Agent.Storage.Sql;
 
 namespace BoxBot.Agent.Memory;
 
@@ -368,29 +369,6 @@ public sealed partial class MemoryStore
         reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetString(8));
 
     private long Now() => _time.GetUtcNow().ToUnixTimeSeconds();
-
-    private static SqliteCommand Command(SqliteConnection c, string sql, params object?[] values)
-    {
-        var command = c.CreateCommand();
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters.AddWithValue("$" + (char)('a' + i), values[i] ?? DBNull.Value);
-        }
-        return command;
-    }
-
-    private static void Execute(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        command.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        return command.ExecuteScalar();
-    }
 
     [GeneratedRegex("^\\+?[0-9]{6,15}\\z")]
     private static partial Regex DigitsPattern();

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using BoxBot.Agent.Storage;
 using Microsoft.Data.Sqlite;
+using static BoxBot.Agent.Storage.Sql;
 
 namespace BoxBot.Agent.Tasks;
 
@@ -317,29 +318,6 @@ public sealed partial class TaskStore
                 reader.IsDBNull(9) ? null : reader.GetInt64(9)));
         }
         return items;
-    }
-
-    private static SqliteCommand Command(SqliteConnection c, string sql, params object?[] values)
-    {
-        var command = c.CreateCommand();
-        command.CommandText = sql;
-        for (var i = 0; i < values.Length; i++)
-        {
-            command.Parameters.AddWithValue("$" + (char)('a' + i), values[i] ?? DBNull.Value);
-        }
-        return command;
-    }
-
-    private static void Execute(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        command.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(SqliteConnection c, string sql, params object?[] values)
-    {
-        using var command = Command(c, sql, values);
-        return command.ExecuteScalar();
     }
 
     [GeneratedRegex("^(whatsapp:[0-9]{6,15}|console:[a-z_][a-z0-9_.-]{0,31})\\z")]
