@@ -44,6 +44,7 @@ public sealed partial class AgentService : IDaemonService
         StartInbound(context);
         StartOutbound(context);
         StartConversations(context);
+        MapSkills(server, sandbox, () => _skills);
         return Task.CompletedTask;
     }
 

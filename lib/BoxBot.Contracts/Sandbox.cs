@@ -32,6 +32,19 @@ public static class SdkSecretMethods
     public const string Delete = "sdk.secrets.delete";
 }
 
+/// <summary>The agent method the sandbox daemon calls for a job's <c>bb.skill.save</c> (root and the sandbox's uid only).</summary>
+public static class SdkSkillMethods
+{
+    /// <summary><see cref="SkillSaveRequest"/> → <see cref="Done"/>: save an agent-authored skill (never a built-in one).</summary>
+    public const string Save = "sdk.skills.save";
+}
+
+/// <summary>A skill a job wrote: its name, one-line description and instructions (SKILL.md's body).</summary>
+public sealed record SkillSaveRequest(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("description")] string Description,
+    [property: JsonPropertyName("body")] string Body);
+
 /// <summary>CLI → agent: run a script, naming the secrets it may use.</summary>
 public sealed record SandboxRunRequest
 {
@@ -104,4 +117,5 @@ public sealed record Done([property: JsonPropertyName("done")] bool Value);
 [JsonSerializable(typeof(SecretList))]
 [JsonSerializable(typeof(Done))]
 [JsonSerializable(typeof(SecretPresence))]
+[JsonSerializable(typeof(SkillSaveRequest))]
 public sealed partial class SandboxJsonContext : JsonSerializerContext;

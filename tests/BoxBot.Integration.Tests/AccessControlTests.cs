@@ -115,6 +115,14 @@ public class AccessControlTests
     }
 
     [Test]
+    public void Only_the_sandbox_may_save_skills_for_its_jobs_not_even_an_admin()
+    {
+        var admin = CallAs(Intruder, SdkSkillMethods.Save, """{"name":"evil","description":"d","body":"b"}""", SocketGroup, AdminGroup);
+
+        Assert.That(admin.GetProperty("error").GetProperty("code").GetInt32(), Is.EqualTo(RpcErrorCodes.Unauthorized), admin.ToString());
+    }
+
+    [Test]
     public void Registration_codes_are_for_the_admin_group_and_name_the_unix_user_who_asked()
     {
         var outsider = CallAs(Intruder, UserMethods.BootstrapCode, "{}", SocketGroup);

@@ -69,6 +69,24 @@ internal sealed class FakeSdkHost : ISdkHost
         }
     }
 
+    /// <summary>Skills saved: name → (description, body).</summary>
+    public Dictionary<string, (string Description, string Body)> Skills { get; } = [];
+
+    public ValueTask SaveSkillAsync(string name, string description, string body, CancellationToken ct)
+    {
+        Record($"skill {name}");
+        if (name == "sandbox-scripts")
+        {
+            throw new SdkRefusedException("sandbox-scripts is a built-in skill and cannot be replaced");
+        }
+        lock (Skills)
+        {
+            Skills[name] = (description, body);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
     private void Record(string call)
     {
         lock (_calls)

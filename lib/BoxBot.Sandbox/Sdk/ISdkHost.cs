@@ -16,4 +16,11 @@ public interface ISdkHost
     ValueTask<bool> HasSecretAsync(string name, CancellationToken ct);
 
     ValueTask<bool> DeleteSecretAsync(string name, CancellationToken ct);
+
+    /// <summary>
+    /// Saves an agent-authored skill (<c>bb.skill.save</c>); the agent's skill catalog applies its rules (name, sizes, never a
+    /// built-in name) and its refusal reaches the script. Hosts without skills refuse.
+    /// </summary>
+    ValueTask SaveSkillAsync(string name, string description, string body, CancellationToken ct) =>
+        throw new SdkRefusedException("skills cannot be saved here");
 }

@@ -10,6 +10,9 @@ public sealed partial class SdkSession
     /// <summary>Longest secret value in UTF-8 bytes (same as the agent's store).</summary>
     public const int MaxSecretValueBytes = SecretRules.MaxValueBytes;
 
+    /// <summary>Longest skill body through the SDK, in UTF-8 bytes: what fits in one request line with room to spare.</summary>
+    public const int MaxSkillBodyBytes = 48 * 1024;
+
     private async ValueTask<byte[]> DispatchAsync(ReadOnlyMemory<byte> line, CancellationToken ct)
     {
         using var request = SdkRequest.TryParse(line, out var parsedId, out var parseCode, out var parseError);
@@ -22,14 +25,14 @@ public sealed partial class SdkSession
         // Method names are logged only when they are ours: an unknown one is job-chosen text.
         var method = request.Method switch
         {
-            "secrets.store" or "secrets.list" or "secrets.has" or "secrets.delete" or "output.attach" or "workspace.path" => request.Method,
+            "secrets.store" or "secrets.list" or "secrets.has" or "secrets.delete" or "output.attach" or "workspace.path" or "skill.save" => request.Method,
             _ => null,
         };
         if (method is null)
         {
             SdkLog.Call(_logger, "(unknown)", "method-not-found");
             return SdkReply.Error(request.Id, SdkErrorCodes.MethodNotFound,
-                "no such SDK method; methods are secrets.store, secrets.list, secrets.has, secrets.delete, output.attach, workspace.path");
+                "no such SDK method; methods are secrets.store, secrets.list, secrets.has, secrets.delete, output.attach, workspace.path, skill.save");
         }
 
         try
@@ -41,6 +44,7 @@ public sealed partial class SdkSession
                 "secrets.has" => await HasAsync(request, ct).ConfigureAwait(false),
                 "secrets.delete" => await DeleteAsync(request, ct).ConfigureAwait(false),
                 "output.attach" => Attach(request),
+                "skill.save" => await SaveSkillAsync(request, ct).ConfigureAwait(false),
                 _ => WorkspacePath(request),
             };
             SdkLog.Call(_logger, method, reply.Status);
@@ -149,6 +153,31 @@ public sealed partial class SdkSession
         {
             w.WriteStartObject();
             w.WriteBoolean("deleted", deleted);
+            w.WriteEndObject();
+        });
+    }
+
+    private async ValueTask<Outcome> SaveSkillAsync(SdkRequest request, CancellationToken ct)
+    {
+        if (Invalid(request, out var bad, "name", "description", "body"))
+        {
+            return bad;
+        }
+
+        var name = request.Params.GetProperty("name").GetString()!;
+        var description = request.Params.GetProperty("description").GetString()!;
+        var body = request.Params.GetProperty("body").GetString()!;
+        // A first check on sizes only; the agent's catalog is the authority on names and everything else.
+        if (name.Length is 0 or > 40 || description.Length is 0 or > 300 || body.Length == 0 || Encoding.UTF8.GetByteCount(body) > MaxSkillBodyBytes)
+        {
+            return Outcome.Error(request, SdkErrorCodes.InvalidParams,
+                $"skill.save takes a name (1 to 40 characters), a description (1 to 300) and a body (1 to {MaxSkillBodyBytes} bytes of UTF-8)");
+        }
+
+        await _host.SaveSkillAsync(name, description, body, ct).ConfigureAwait(false);
+        return Outcome.Ok(request, w =>
+        {
+            w.WriteStartObject();
             w.WriteEndObject();
         });
     }

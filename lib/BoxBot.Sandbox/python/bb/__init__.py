@@ -8,11 +8,12 @@ descriptor number is in BOXBOT_SDK_FD (never stdout). Protocol: lib/BoxBot.Sandb
     bb.secrets.list() / bb.secrets.has(name) / bb.secrets.delete(name)
     name = bb.output.attach("report.pdf")     # hand a workspace file to the agent
     bb.workspace.path()                       # "/workspace"
+    bb.skill.save("grocery-run", "How to plan the weekly shop", body)   # a skill the assistant can load later
 
 Every failure raises bb.SdkError(code, message).
 """
 
 from ._channel import SdkError
-from . import output, secrets, workspace
+from . import output, secrets, skill, workspace
 
-__all__ = ["SdkError", "output", "secrets", "workspace"]
+__all__ = ["SdkError", "output", "secrets", "skill", "workspace"]
