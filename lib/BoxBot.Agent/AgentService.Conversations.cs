@@ -37,7 +37,7 @@ public sealed partial class AgentService
         _route = new MessageRoute((to, text, caller, ct) => _outbound!.SendTextAsync(to, text, caller, ct));
         var options = context.Config.Agent.Llm;
         // A key file others could read is refused with the fix (fail closed), not skipped.
-        var key = context.Credentials.TryGet(LlmClients.ApiKeyCredential);
+        var key = context.Credentials.TryGetSet(LlmClients.ApiKeyCredential);
         var llm = LlmClients.Create(options, key, logger: context.Loggers.CreateLogger("BoxBot.Agent.Llm"));
         if (llm is null)
         {

@@ -31,7 +31,7 @@ public sealed partial class AgentService
     {
         var whatsApp = context.Config.WhatsApp;
         // A credential file others could read is refused here with the fix (fail closed), not skipped.
-        var token = context.Credentials.TryGet(OutboundSender.AccessTokenCredential);
+        var token = context.Credentials.TryGetSet(OutboundSender.AccessTokenCredential);
         UseOutbound(OutboundOptions.From(whatsApp, Path.Combine(context.StateDir, OutboxFileName)), token);
         MapOutbound(context.Server, context.Operators);
     }

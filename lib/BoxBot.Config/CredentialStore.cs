@@ -87,6 +87,13 @@ public sealed partial class CredentialStore
         return null;
     }
 
+    /// <summary>
+    /// Like <see cref="TryGet"/>, but an empty credential counts as not set: an installed box has a file for every
+    /// credential (systemd's <c>LoadCredential=</c> refuses to start a unit whose file is missing), empty until the
+    /// admin fills it.
+    /// </summary>
+    public string? TryGetSet(string name) => TryGet(name) is { Length: > 0 } value ? value : null;
+
     /// <summary>Like <see cref="TryGet"/>, but a missing or empty credential is an error that says where to put it.</summary>
     public string Get(string name)
     {

@@ -142,14 +142,17 @@ public static class DaemonHost
 
     private static IpcServerOptions ServerOptions(DaemonInfo daemon, BoxPaths paths, BoxBotConfig config)
     {
-        if (paths.IsDevelopment)
+        // Installed, systemd's .socket unit made the socket (owner, group and mode from the unit) and passes it in;
+        // taken before the service starts any child, so none inherits it.
+        var inherited = SystemdListenFds.TakeListener();
+        if (inherited is null && paths.IsDevelopment)
         {
-            // Installed boxes get /run/boxbot from systemd's RuntimeDirectory=; a dev tree makes its own.
             Directory.CreateDirectory(paths.RuntimeDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
         }
-        else if (!Directory.Exists(paths.RuntimeDir))
+        else if (inherited is null && !Directory.Exists(paths.RuntimeDir))
         {
-            throw new IOException($"runtime folder {paths.RuntimeDir} does not exist (systemd's RuntimeDirectory= creates it; for development set BOXBOT_HOME or use `boxbot dev up`)");
+            throw new IOException($"runtime folder {paths.RuntimeDir} does not exist (installed, the boxbot package's tmpfiles.d entry makes it and "
+                + $"the unit's .socket listens there: systemctl start {daemon.Executable}.socket; for development set BOXBOT_HOME or use `boxbot dev up`)");
         }
         var group = config.SocketGroupFor(daemon);
         return new IpcServerOptions
@@ -157,6 +160,7 @@ public static class DaemonHost
             SocketPath = paths.SocketPath(daemon),
             SocketGroup = group.Length == 0 ? null : group,
             MaxConnections = config.Ipc.MaxConnections,
+            InheritedListener = inherited,
         };
     }
 

@@ -13,6 +13,14 @@ public sealed record IpcServerOptions
     /// <summary>Group the socket file is chowned to (null or empty: leave the group as created).</summary>
     public string? SocketGroup { get; init; }
 
+    /// <summary>
+    /// A listening socket made by someone else: systemd's socket unit (see <c>BoxBot.Linux.SystemdListenFds</c>).
+    /// The server then neither binds, sets the mode and group (the unit did) nor removes the socket file at stop
+    /// (systemd keeps listening on it and starts the daemon again for the next caller). It must be a listening
+    /// Unix stream socket bound to <see cref="SocketPath"/>.
+    /// </summary>
+    public System.Net.Sockets.Socket? InheritedListener { get; init; }
+
     /// <summary>Connections beyond this get one Busy error (id null) and are closed.</summary>
     public int MaxConnections { get; init; } = 64;
 

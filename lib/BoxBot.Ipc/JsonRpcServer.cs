@@ -113,6 +113,14 @@ public sealed partial class JsonRpcServer : IAsyncDisposable
                 throw new InvalidOperationException($"The server on {SocketPath} was already started.");
             }
             var path = SocketPath;
+            if (Options.InheritedListener is { } inherited)
+            {
+                _listener = Adopt(inherited, path);
+                _started = true;
+                _acceptLoop = AcceptLoopAsync(_listener, _stopAccepting.Token);
+                Log.Listening(Logger, path, "from systemd", "from systemd");
+                return;
+            }
             var directory = Path.GetDirectoryName(Path.GetFullPath(path));
             if (directory is null || !Directory.Exists(directory))
             {
@@ -164,6 +172,28 @@ public sealed partial class JsonRpcServer : IAsyncDisposable
             _acceptLoop = AcceptLoopAsync(listener, _stopAccepting.Token);
             Log.Listening(Logger, path, Convert.ToString((int)Options.SocketMode, 8), string.IsNullOrEmpty(Options.SocketGroup) ? "unchanged" : Options.SocketGroup);
         }
+    }
+
+    private static Socket Adopt(Socket inherited, string path)
+    {
+        string? bound;
+        bool listening;
+        try
+        {
+            bound = (inherited.LocalEndPoint as UnixDomainSocketEndPoint)?.ToString();
+            listening = inherited.AddressFamily == AddressFamily.Unix && inherited.SocketType == SocketType.Stream
+                && inherited.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.AcceptConnection) is int accepting && accepting != 0;
+        }
+        catch (SocketException ex)
+        {
+            throw new IpcException($"The socket systemd passed for {path} cannot be used: {ex.Message}", ex) { SocketPath = path };
+        }
+        if (!listening || bound != Path.GetFullPath(path))
+        {
+            throw new IpcException($"The socket systemd passed is not a listening Unix stream socket on {path} (it is bound to '{bound}'): "
+                + "the .socket unit's ListenStream= must name this daemon's socket.") { SocketPath = path };
+        }
+        return inherited;
     }
 
     private static void ValidateTimeout(TimeSpan timeout, string name)

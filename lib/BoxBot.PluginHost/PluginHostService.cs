@@ -30,7 +30,7 @@ public sealed class PluginHostService : IDaemonService
         var options = MeshOptions.For(url) with
         {
             User = settings.MeshUser.Length == 0 ? null : settings.MeshUser,
-            Password = context.Credentials.TryGet("mesh-password"),
+            Password = context.Credentials.TryGetSet("mesh-password"),
             Name = $"boxbot-plugin-host@{Environment.MachineName}",
         };
         _meshUrl = url.ToString();

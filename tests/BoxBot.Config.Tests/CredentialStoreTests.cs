@@ -40,6 +40,19 @@ public class CredentialStoreTests
     }
 
     [Test]
+    public void An_empty_credential_file_is_not_set_for_TryGetSet_but_still_checked()
+    {
+        Cred("llm-api-key", "\n");
+        Cred("mesh-password", "", "644");
+
+        Assert.That(Store().TryGet("llm-api-key"), Is.EqualTo(""));
+        Assert.That(Store().TryGetSet("llm-api-key"), Is.Null);
+        Assert.That(Store().TryGetSet("whatsapp-access-token"), Is.Null);
+        // Empty or not, a file others may read is refused, never skipped.
+        Assert.Throws<CredentialException>(() => Store().TryGetSet("mesh-password"));
+    }
+
+    [Test]
     public void A_credential_is_read_from_the_env_file_by_its_name_or_its_upper_snake_name()
     {
         var env = _dir.Write("dev.env", """

@@ -64,6 +64,13 @@ internal static unsafe partial class Libc
     [LibraryImport("libc")]
     public static partial int close(int fd);
 
+    public const int FGetFd = 1;
+    public const int FSetFd = 2;
+    public const int FdCloseOnExec = 1;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd, int arg);
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int chown(string path, uint owner, uint group);
 
