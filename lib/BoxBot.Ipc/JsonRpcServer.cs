@@ -191,7 +191,8 @@ public sealed partial class JsonRpcServer : IAsyncDisposable
         if (!listening || bound != Path.GetFullPath(path))
         {
             throw new IpcException($"The socket systemd passed is not a listening Unix stream socket on {path} (it is bound to '{bound}'): "
-                + "the .socket unit's ListenStream= must name this daemon's socket.") { SocketPath = path };
+                + "the .socket unit's ListenStream= must name this daemon's socket.")
+            { SocketPath = path };
         }
         return inherited;
     }
