@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 BIN := out/bin
 
-.PHONY: help prereqs build publish run test bench format clean
+.PHONY: help prereqs build publish run test deb install-test bench format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-9s %s\n", $$1, $$2}'
@@ -22,6 +22,14 @@ run: publish ## Build, then start all five daemons under ./.boxbot-dev (or $BOXB
 
 test: publish ## Run all tests against the published executables; prints "N passed, N failed"
 	@scripts/run-tests.sh
+
+deb: publish ## Build out/deb/boxbot_<version>_<arch>.deb (dpkg-deb, then lintian); RID=linux-arm64 for a Pi
+	@scripts/install-prereqs.sh --deb
+	@packaging/deb/build.sh
+
+install-test: deb ## Install, upgrade and purge the .deb in a Debian bookworm booted under systemd-nspawn (root; a few minutes)
+	@scripts/install-prereqs.sh --install-test
+	@scripts/run-tests.sh --install
 
 bench: publish ## Sandbox start-up against bare python3 (needs root), then the webhook under wrk against nginx (installs both); figures go in docs/performance.md
 	@scripts/bench-prereqs.sh

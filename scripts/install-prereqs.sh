@@ -9,7 +9,19 @@
 #   util-linux, passwd   setpriv, unshare and useradd: the sandbox runner and the root tests
 #   linux-libc-dev       kernel headers the seccomp tests check the syscall tables against
 #   ca-certificates      TLS roots: network = internet jobs get /etc/ssl (a test checks they arrive)
+#   --deb           also what `make deb` needs: lintian, help2man, binutils (strip)
+#   --install-test  also what `make install-test` needs: debootstrap, systemd-container (systemd-nspawn)
+#   systemd         systemd-analyze, which the unit tests run (offline; systemd need not be running)
 set -euo pipefail
+
+extra=()
+for arg in "$@"; do
+    case "$arg" in
+        --deb) extra+=(lintian help2man binutils) ;;
+        --install-test) extra+=(debootstrap systemd-container) ;;
+        *) echo "install-prereqs: unknown option $arg (--deb, --install-test)" >&2; exit 2 ;;
+    esac
+done
 
 if ! command -v dotnet >/dev/null 2>&1; then
     echo "install-prereqs: the .NET 10 SDK is required (dotnet not found on PATH)" >&2
@@ -19,7 +31,7 @@ fi
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 need=()
-for package in nats-server python3 python3-pip python3-venv zlib1g-dev util-linux passwd linux-libc-dev ca-certificates; do
+for package in nats-server python3 python3-pip python3-venv zlib1g-dev util-linux passwd linux-libc-dev ca-certificates systemd "${extra[@]}"; do
     installed "$package" || need+=("$package")
 done
 if ! command -v clang >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
