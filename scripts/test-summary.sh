@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Sums the <Counters> of every TRX file in a folder and prints "N passed, N failed, N skipped".
+# Sums the <Counters> of every TRX file in one or more folders and prints "N passed, N failed, N skipped".
 # Exits 1 when anything failed or nothing ran.
 set -euo pipefail
-dir="${1:?usage: test-summary.sh RESULTS_DIR}"
+[ $# -ge 1 ] || { echo "usage: test-summary.sh RESULTS_DIR [RESULTS_DIR...]" >&2; exit 2; }
 passed=0 failed=0 total=0
 shopt -s nullglob
-for trx in "$dir"/*.trx; do
+trxs=()
+for dir in "$@"; do
+    trxs+=("$dir"/*.trx)
+done
+for trx in "${trxs[@]}"; do
     counters="$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)"
     get() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
     passed=$((passed + $(get passed)))
