@@ -56,7 +56,10 @@ public class PluginHostMeshTests
             _nats.WaitForExit();
         }
         _nats?.Dispose();
-        Directory.Delete(_home, recursive: true);
+        if (!string.IsNullOrEmpty(_home))
+        {
+            Directory.Delete(_home, recursive: true);
+        }
     }
 
     [Test]
