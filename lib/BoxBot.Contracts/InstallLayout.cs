@@ -1,0 +1,109 @@
+namespace BoxBot.Contracts;
+
+/// <summary>What a path of the installed layout is.</summary>
+public enum LayoutKind
+{
+    Directory,
+    File,
+    /// <summary>A Unix socket, made by a systemd socket unit on an installed box.</summary>
+    Socket,
+}
+
+/// <summary>One path of the installed layout, with the owner and mode the package gives it.</summary>
+/// <param name="Path">Absolute path.</param>
+/// <param name="Kind">Directory, file or socket.</param>
+/// <param name="Owner">Owning user (a name, resolved on the box).</param>
+/// <param name="Group">Owning group (a name).</param>
+/// <param name="Mode">Permission bits. Anything more open (a group or other bit beyond these, or setuid/setgid/sticky) is a defect.</param>
+/// <param name="Required">False when the path may be absent on a healthy box (made later, or only when configured).</param>
+/// <param name="Holds">What it holds, and for an optional path when it appears.</param>
+public sealed record LayoutEntry(string Path, LayoutKind Kind, string Owner, string Group, UnixFileMode Mode, bool Required, string Holds)
+{
+    /// <summary>The mode as chmod takes it: "0640".</summary>
+    public string ModeText => "0" + Convert.ToString((int)Mode & 0xFFF, 8).PadLeft(3, '0');
+
+    /// <summary>"root:boxbot", as chown takes it.</summary>
+    public string OwnerText => Owner + ":" + Group;
+}
+
+/// <summary>
+/// The installed layout: every path the package and the units create, with owner, group and mode. One list for
+/// the package's maintainer scripts (by review), <c>boxbot doctor</c> (which checks a running box against it)
+/// and the install test. Credential files are listed per name: <see cref="Entries"/> takes the names
+/// (<c>BoxBot.Config.Credentials.All</c>), since this assembly references nothing.
+/// </summary>
+public static class InstallLayout
+{
+    public const string ConfigDir = "/etc/boxbot";
+    public const string ConfigFile = "/etc/boxbot/boxbot.toml";
+    public const string CredentialsDir = "/etc/boxbot/credentials";
+    public const string RuntimeDir = "/run/boxbot";
+    public const string LibDir = "/usr/lib/boxbot";
+
+    private const UnixFileMode RW = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode RWX = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode GR = UnixFileMode.GroupRead;
+    private const UnixFileMode GRW = UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+    private const UnixFileMode GRX = UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
+    private const UnixFileMode ORX = UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
+    /// <summary>0755</summary>
+    public const UnixFileMode PublicDirectory = RWX | GRX | ORX;
+    /// <summary>0750</summary>
+    public const UnixFileMode GroupDirectory = RWX | GRX;
+    /// <summary>0700</summary>
+    public const UnixFileMode PrivateDirectory = RWX;
+    /// <summary>0640</summary>
+    public const UnixFileMode GroupReadableFile = RW | GR;
+    /// <summary>0600</summary>
+    public const UnixFileMode PrivateFile = RW;
+    /// <summary>0660: owner and group may connect.</summary>
+    public const UnixFileMode GroupSocket = RW | GRW;
+    /// <summary>0600: only the owner may connect.</summary>
+    public const UnixFileMode PrivateSocket = RW;
+
+    private static readonly LayoutEntry[] Before =
+    [
+        new(ConfigDir, LayoutKind.Directory, "root", "root", PublicDirectory, true, "configuration"),
+        new(ConfigFile, LayoutKind.File, "root", "boxbot", GroupReadableFile, true, "the configuration (no secrets); readable by the daemons' group"),
+        new(CredentialsDir, LayoutKind.Directory, "root", "root", PrivateDirectory, true, "secrets handed to the units with LoadCredential="),
+    ];
+
+    private static readonly LayoutEntry[] After =
+    [
+        new("/var/lib/boxbot", LayoutKind.Directory, "boxbot", "boxbot", PrivateDirectory, true, "the agent's state"),
+        new("/var/lib/boxbot/boxbot.db", LayoutKind.File, "boxbot", "boxbot", PrivateFile, false, "the agent's database (made at first start)"),
+        new("/var/lib/boxbot/secrets.json", LayoutKind.File, "boxbot", "boxbot", PrivateFile, false, "secrets scripts may use (made when the first is stored)"),
+        new("/var/lib/boxbot/identity.key", LayoutKind.File, "boxbot", "boxbot", PrivateFile, false, "the key registration codes are hashed under (made at the agent's first start)"),
+        new("/var/lib/boxbot-sandbox", LayoutKind.Directory, "boxbot-sandbox", "boxbot-sandbox", GroupDirectory, true, "the sandbox's state; group boxbot-sandbox lets the agent reach the venv"),
+        new("/var/lib/boxbot-sandbox/venv", LayoutKind.Directory, "boxbot", "boxbot", PublicDirectory, true, "approved Python packages: written by the agent, read-only to jobs"),
+        new("/var/lib/boxbot-sandbox/jobs", LayoutKind.Directory, "root", "root", PrivateDirectory, false, "job folders (made by the runner)"),
+        new("/var/lib/boxbot-webhook", LayoutKind.Directory, "boxbot-webhook", "boxbot-webhook", PrivateDirectory, true, "the webhook's inbound spool"),
+        new("/var/lib/boxbot-perception", LayoutKind.Directory, "boxbot-perception", "boxbot-perception", PrivateDirectory, true, "the perception daemon's state"),
+        new("/var/lib/boxbot-plugins", LayoutKind.Directory, "boxbot-plugins", "boxbot-plugins", PrivateDirectory, true, "plugins, staging, artifacts"),
+        new(RuntimeDir, LayoutKind.Directory, "root", "boxbot", GroupDirectory, true, "the sockets; group boxbot reaches them"),
+        new(Socket(Daemons.Agent), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the agent's socket (boxbot-agent.socket)"),
+        new(Socket(Daemons.Sandbox), LayoutKind.Socket, "boxbot", "root", PrivateSocket, true, "the sandbox's socket: only the agent's user may connect (boxbot-sandbox.socket)"),
+        new(Socket(Daemons.Webhook), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, false, "the webhook's control socket (absent until whatsapp-app-secret is set: the unit is skipped)"),
+        new(Socket(Daemons.Perception), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, true, "the perception daemon's control socket"),
+        new(Socket(Daemons.PluginHost), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the plugin host's socket"),
+        new(LibDir, LayoutKind.Directory, "root", "root", PublicDirectory, true, "the executables, libe_sqlite3.so, skills/, sandbox-runtime/, harden-os.sh"),
+    ];
+
+    /// <summary>The entry of one credential file: <c>/etc/boxbot/credentials/NAME</c>, root 0600, made by the package (empty when not configured).</summary>
+    public static LayoutEntry CredentialFile(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return new(CredentialsDir + "/" + name, LayoutKind.File, "root", "root", PrivateFile, true,
+            "a credential (empty until configured); read by systemd, never by a daemon directly");
+    }
+
+    /// <summary>The whole layout in the order of the table in docs: the config, one file per credential name, state, sockets, executables.</summary>
+    public static IReadOnlyList<LayoutEntry> Entries(IEnumerable<string> credentialNames)
+    {
+        ArgumentNullException.ThrowIfNull(credentialNames);
+        return [.. Before, .. credentialNames.Select(CredentialFile), .. After];
+    }
+
+    private static string Socket(DaemonInfo daemon) => RuntimeDir + "/" + daemon.SocketName;
+}
