@@ -46,6 +46,16 @@ internal static class SandboxProbes
 
     public static async Task<IReadOnlyList<Finding>> RunAsync(DoctorContext context, CancellationToken cancellationToken)
     {
+        if (context.StatusOf(Daemons.Agent) is { Up: false } agent)
+        {
+            // Each probe would wait for its own timeout on an agent that already failed to answer a status call.
+            var why = $"the agent does not answer ({agent.Error}), so no probe job could run";
+            return
+            [
+                Finding.Fail(Group, "seccomp", "seccomp probe: " + why, RestartBoth(context.Development)),
+                Finding.Fail(Group, "network", "network probe: " + why, RestartBoth(context.Development)),
+            ];
+        }
         var findings = new List<Finding>();
         var (fork, forkError) = await RunJobAsync(context, SeccompProbeScript, "none", SeccompJobTimeoutSeconds, cancellationToken);
         findings.Add(EvaluateSeccomp(fork, forkError, context.Development));
