@@ -80,7 +80,7 @@ internal static class LayoutCheck
         if (actual is not { } st)
         {
             return entry.Required
-                ? Finding.Fail(Group, path, $"{path} is missing (the {kind} for {entry.Holds})", MissingFix(entry, development))
+                ? Finding.Fail(Group, path, $"{path} is missing: a {kind} for {entry.Holds}", MissingFix(entry, development))
                 : Finding.Ok(Group, path, $"{path}: absent, which is fine ({entry.Holds})");
         }
         if (!IsKind(st, entry.Kind))

@@ -100,8 +100,11 @@ internal static class UsersCheck
                 continue;
             }
             var missing = members.Where(m => users.GetValueOrDefault(m) is { } u && !IsMember(u, g)).ToList();
+            var absent = members.Where(m => users.GetValueOrDefault(m) is null).ToList();
+            var present = members.Except(absent).ToList();
             findings.Add(missing.Count == 0
-                ? Finding.Ok(Group, "group." + group, $"group {group} has {string.Join(", ", members)} ({why})")
+                ? Finding.Ok(Group, "group." + group, $"group {group} has {(present.Count == 0 ? "none of its members" : string.Join(", ", present))} ({why})" +
+                                                      (absent.Count == 0 ? "" : $"; {string.Join(", ", absent)} must be created first (above)"))
                 : Finding.Fail(Group, "group." + group, $"group {group} lacks {string.Join(", ", missing)} ({why})",
                     string.Join(" && ", missing.Select(m => $"sudo adduser {m} {group}"))));
         }
