@@ -14,9 +14,10 @@ public static class CliApp
             "boxbot: administer a boxbot appliance from its own shell (over SSH).\n\n" +
             "Talks to the daemons over their Unix sockets in /run/boxbot, or under $BOXBOT_HOME when that is set " +
             "(a development tree made by `boxbot dev up`). Read commands accept --json for scripts.\n" +
-            "Exit codes: 0 ok, 1 failure (for status: a daemon is down), 2 usage error, 3 a sandbox job did not end ok.")
+            "Exit codes: 0 ok, 1 failure (for status: a daemon is down), 2 usage error, 3 a sandbox job did not end ok, 4 doctor found a failure.")
         {
             StatusCommand.Create(),
+            DoctorCommand.Create(),
             ConfigCommand.Create(),
             VersionCommand.Create(),
             DevCommand.Create(),

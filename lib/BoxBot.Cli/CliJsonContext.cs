@@ -43,8 +43,35 @@ public sealed record VersionReport(
     [property: JsonPropertyName("runtime")] string Runtime,
     [property: JsonPropertyName("rid")] string RuntimeIdentifier);
 
+/// <summary>One finding of <c>boxbot doctor --json</c>; <c>fix</c> is null when the finding is ok or skipped.</summary>
+public sealed record DoctorFindingReport(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("group")] string Group,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("message")] string Message,
+    [property: JsonPropertyName("fix")] string? Fix);
+
+public sealed record DoctorSummary(
+    [property: JsonPropertyName("ok")] int Ok,
+    [property: JsonPropertyName("warnings")] int Warnings,
+    [property: JsonPropertyName("failures")] int Failures,
+    [property: JsonPropertyName("skipped")] int Skipped);
+
+/// <summary>The whole <c>boxbot doctor --json</c> document.</summary>
+public sealed record DoctorReport
+{
+    /// <summary>"installed" or "development".</summary>
+    [JsonPropertyName("layout")] public required string Layout { get; init; }
+    [JsonPropertyName("version")] public required string Version { get; init; }
+    [JsonPropertyName("findings")] public required IReadOnlyList<DoctorFindingReport> Findings { get; init; }
+    [JsonPropertyName("summary")] public required DoctorSummary Summary { get; init; }
+    /// <summary>No finding failed: the exit code is 0.</summary>
+    [JsonPropertyName("ok")] public bool Ok => Summary.Failures == 0;
+}
+
 [JsonSourceGenerationOptions(WriteIndented = true)]
 [JsonSerializable(typeof(StatusReport))]
 [JsonSerializable(typeof(ConfigCheckReport))]
 [JsonSerializable(typeof(VersionReport))]
+[JsonSerializable(typeof(DoctorReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

@@ -11,4 +11,6 @@ public static class ExitCodes
     public const int Usage = 2;
     /// <summary>`sandbox run`: the job ran but did not end "ok" (non-zero exit, or killed by a limit or the filter).</summary>
     public const int JobFailed = 3;
+    /// <summary>`doctor`: at least one check failed (warnings alone exit 0).</summary>
+    public const int CheckFailed = 4;
 }

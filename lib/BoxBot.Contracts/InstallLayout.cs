@@ -1,40 +1,119 @@
 namespace BoxBot.Contracts;
 
-/// <summary>What an installed path is.</summary>
-public enum InstalledKind
+/// <summary>What a path of the installed layout is.</summary>
+public enum LayoutKind
 {
     Directory,
     File,
+    /// <summary>A Unix socket, made by a systemd socket unit on an installed box.</summary>
     Socket,
 }
 
-/// <summary>One path of an installed box, with the owner and mode it must have.</summary>
+/// <summary>One path of the installed layout, with the owner and mode the package gives it.</summary>
 /// <param name="Path">Absolute path.</param>
-/// <param name="Kind">Directory, regular file or socket.</param>
-/// <param name="Owner">Owning user name.</param>
-/// <param name="Group">Owning group name.</param>
-/// <param name="Mode">Permission bits (for example O(640)).</param>
-/// <param name="Required">False when the path appears only later (the database at first start) or only when configured.</param>
-/// <param name="Holds">What it is, for messages and docs.</param>
-public sealed record InstalledPath(string Path, InstalledKind Kind, string Owner, string Group, int Mode, bool Required, string Holds);
+/// <param name="Kind">Directory, file or socket.</param>
+/// <param name="Owner">Owning user (a name, resolved on the box).</param>
+/// <param name="Group">Owning group (a name).</param>
+/// <param name="Mode">Permission bits. Anything more open (a group or other bit beyond these, or setuid/setgid/sticky) is a defect.</param>
+/// <param name="Required">False when the path may be absent on a healthy box (made later, or only when configured).</param>
+/// <param name="Holds">What it holds, and for an optional path when it appears.</param>
+public sealed record LayoutEntry(string Path, LayoutKind Kind, string Owner, string Group, UnixFileMode Mode, bool Required, string Holds)
+{
+    /// <summary>The mode as chmod takes it: "0640".</summary>
+    public string ModeText => "0" + Convert.ToString((int)Mode & 0xFFF, 8).PadLeft(3, '0');
+
+    /// <summary>"root:boxbot", as chown takes it.</summary>
+    public string OwnerText => Owner + ":" + Group;
+}
 
 /// <summary>
-/// The installed layout (docs/security.md, "Installed files" and "Sockets"): the one list the package's maintainer
-/// scripts are tested against, and that <c>boxbot doctor</c> checks on a running box.
+/// The installed layout: every path the package and the units create, with owner, group and mode. One list for
+/// the package's maintainer scripts (by review), <c>boxbot doctor</c> (which checks a running box against it)
+/// and the install test. Credential files are listed per name: <see cref="Entries"/> takes the names
+/// (<c>BoxBot.Config.Credentials.All</c>), since this assembly references nothing.
 /// </summary>
 public static class InstallLayout
 {
+    public const string ConfigDir = "/etc/boxbot";
+    public const string ConfigFile = "/etc/boxbot/boxbot.toml";
+    public const string CredentialsDir = "/etc/boxbot/credentials";
+    public const string RuntimeDir = "/run/boxbot";
     public const string LibDir = "/usr/lib/boxbot";
+
+    private const UnixFileMode RW = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode RWX = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+    private const UnixFileMode GR = UnixFileMode.GroupRead;
+    private const UnixFileMode GRW = UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+    private const UnixFileMode GRX = UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
+    private const UnixFileMode ORX = UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
+    /// <summary>0755</summary>
+    public const UnixFileMode PublicDirectory = RWX | GRX | ORX;
+    /// <summary>0750</summary>
+    public const UnixFileMode GroupDirectory = RWX | GRX;
+    /// <summary>0700</summary>
+    public const UnixFileMode PrivateDirectory = RWX;
+    /// <summary>0640</summary>
+    public const UnixFileMode GroupReadableFile = RW | GR;
+    /// <summary>0600</summary>
+    public const UnixFileMode PrivateFile = RW;
+    /// <summary>0660: owner and group may connect.</summary>
+    public const UnixFileMode GroupSocket = RW | GRW;
+    /// <summary>0600: only the owner may connect.</summary>
+    public const UnixFileMode PrivateSocket = RW;
+
+    private static readonly LayoutEntry[] Before =
+    [
+        new(ConfigDir, LayoutKind.Directory, "root", "root", PublicDirectory, true, "configuration"),
+        new(ConfigFile, LayoutKind.File, "root", "boxbot", GroupReadableFile, true, "the configuration (no secrets); readable by the daemons' group"),
+        new(CredentialsDir, LayoutKind.Directory, "root", "root", PrivateDirectory, true, "secrets handed to the units with LoadCredential="),
+    ];
+
+    private static readonly LayoutEntry[] After =
+    [
+        new("/var/lib/boxbot", LayoutKind.Directory, "boxbot", "boxbot", PrivateDirectory, true, "the agent's state"),
+        new("/var/lib/boxbot/boxbot.db", LayoutKind.File, "boxbot", "boxbot", PrivateFile, false, "the agent's database (made at first start)"),
+        new("/var/lib/boxbot/secrets.json", LayoutKind.File, "boxbot", "boxbot", PrivateFile, false, "secrets scripts may use (made when the first is stored)"),
+        new("/var/lib/boxbot/identity.key", LayoutKind.File, "boxbot", "boxbot", PrivateFile, true, "the key registration codes are hashed under (made by the package at install)"),
+        new("/var/lib/boxbot-sandbox", LayoutKind.Directory, "boxbot-sandbox", "boxbot-sandbox", GroupDirectory, true, "the sandbox's state; group boxbot-sandbox lets the agent reach the venv"),
+        new("/var/lib/boxbot-sandbox/venv", LayoutKind.Directory, "boxbot", "boxbot", PublicDirectory, true, "approved Python packages: written by the agent, read-only to jobs"),
+        new("/var/lib/boxbot-sandbox/jobs", LayoutKind.Directory, "root", "root", PrivateDirectory, false, "job folders (made by the runner)"),
+        new("/var/lib/boxbot-webhook", LayoutKind.Directory, "boxbot-webhook", "boxbot-webhook", PrivateDirectory, true, "the webhook's inbound spool"),
+        new("/var/lib/boxbot-perception", LayoutKind.Directory, "boxbot-perception", "boxbot-perception", PrivateDirectory, true, "the perception daemon's state"),
+        new("/var/lib/boxbot-plugins", LayoutKind.Directory, "boxbot-plugins", "boxbot-plugins", PrivateDirectory, true, "plugins, staging, artifacts"),
+        new(RuntimeDir, LayoutKind.Directory, "root", "boxbot", GroupDirectory, true, "the sockets; group boxbot reaches them"),
+        new(Socket(Daemons.Agent), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the agent's socket (boxbot-agent.socket)"),
+        new(Socket(Daemons.Sandbox), LayoutKind.Socket, "boxbot", "root", PrivateSocket, true, "the sandbox's socket: only the agent's user may connect (boxbot-sandbox.socket)"),
+        new(Socket(Daemons.Webhook), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, false, "the webhook's control socket (absent until whatsapp-app-secret is set: the unit is skipped)"),
+        new(Socket(Daemons.Perception), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, true, "the perception daemon's control socket"),
+        new(Socket(Daemons.PluginHost), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the plugin host's socket"),
+        new(LibDir, LayoutKind.Directory, "root", "root", PublicDirectory, true, "the executables, libe_sqlite3.so, skills/, sandbox-runtime/, harden-os.sh"),
+    ];
+
+    /// <summary>The entry of one credential file: <c>/etc/boxbot/credentials/NAME</c>, root 0600, made by the package (empty when not configured).</summary>
+    public static LayoutEntry CredentialFile(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return new(CredentialsDir + "/" + name, LayoutKind.File, "root", "root", PrivateFile, true,
+            "a credential (empty until configured); read by systemd, never by a daemon directly");
+    }
+
+    /// <summary>The whole layout in the order of the table in docs: the config, one file per credential name, state, sockets, executables.</summary>
+    public static IReadOnlyList<LayoutEntry> Entries(IEnumerable<string> credentialNames)
+    {
+        ArgumentNullException.ThrowIfNull(credentialNames);
+        return [.. Before, .. credentialNames.Select(CredentialFile), .. After];
+    }
+
+    private static string Socket(DaemonInfo daemon) => RuntimeDir + "/" + daemon.SocketName;
+
+    /// <summary>The admins' group (the admin methods check it).</summary>
     public const string AdminGroup = "boxbot-admin";
 
     /// <summary>The group that reaches /run/boxbot: the service users that call a daemon, and the admins.</summary>
     public const string SocketGroup = "boxbot";
 
-    /// <summary>Names of the credential files the package creates (empty until set), as in the config's catalogue.</summary>
-    public static IReadOnlyList<string> CredentialNames { get; } =
-        ["whatsapp-app-secret", "whatsapp-verify-token", "whatsapp-access-token", "llm-api-key", "mesh-password"];
-
-    /// <summary>Each service user and the groups it must be in besides its own (docs/security.md, "Users").</summary>
+    /// <summary>Each service user and the groups it is in besides its own (docs/security.md, "Users").</summary>
     public static IReadOnlyDictionary<string, string[]> ServiceUsers { get; } = new Dictionary<string, string[]>(StringComparer.Ordinal)
     {
         [Daemons.Agent.ServiceUser] = ["boxbot-sandbox"],
@@ -56,46 +135,5 @@ public static class InstallLayout
     {
         ArgumentNullException.ThrowIfNull(daemon);
         return daemon.Executable + ".service";
-    }
-
-    public static IReadOnlyList<InstalledPath> Paths { get; } = Build();
-
-    /// <summary>A mode written as its octal digits: <c>O(640)</c> is 0640.</summary>
-    private static int O(int digits) => Convert.ToInt32(digits.ToString(System.Globalization.CultureInfo.InvariantCulture), 8);
-
-    private static InstalledPath[] Build()
-    {
-        const InstalledKind Dir = InstalledKind.Directory;
-        const InstalledKind File = InstalledKind.File;
-        const InstalledKind Sock = InstalledKind.Socket;
-        List<InstalledPath> paths =
-        [
-            new(LibDir, Dir, "root", "root", O(755), true, "the executables, libe_sqlite3.so, skills/, sandbox-runtime/, harden-os.sh"),
-            new("/etc/boxbot", Dir, "root", "root", O(755), true, "configuration"),
-            new("/etc/boxbot/boxbot.toml", File, "root", "boxbot", O(640), true, "the configuration (no secrets)"),
-            new("/etc/boxbot/credentials", Dir, "root", "root", O(700), true, "secrets handed to the units with LoadCredential="),
-        ];
-        paths.AddRange(CredentialNames.Select(name =>
-            new InstalledPath("/etc/boxbot/credentials/" + name, File, "root", "root", O(600), true, "credential " + name)));
-        paths.AddRange(
-        [
-            new("/var/lib/boxbot", Dir, "boxbot", "boxbot", O(700), true, "the agent's state"),
-            new("/var/lib/boxbot/identity.key", File, "boxbot", "boxbot", O(600), true, "the box key (signs registration codes)"),
-            new("/var/lib/boxbot/boxbot.db", File, "boxbot", "boxbot", O(600), false, "the agent's database"),
-            new("/var/lib/boxbot/secrets.json", File, "boxbot", "boxbot", O(600), false, "secrets scripts may use"),
-            new("/var/lib/boxbot-sandbox", Dir, "boxbot-sandbox", "boxbot-sandbox", O(750), true, "the sandbox's state"),
-            new("/var/lib/boxbot-sandbox/venv", Dir, "boxbot", "boxbot", O(755), true, "approved packages (the agent's, read-only to jobs)"),
-            new("/var/lib/boxbot-sandbox/jobs", Dir, "root", "root", O(700), false, "job folders (the runner makes it)"),
-            new("/var/lib/boxbot-webhook", Dir, "boxbot-webhook", "boxbot-webhook", O(700), true, "the webhook's spool"),
-            new("/var/lib/boxbot-perception", Dir, "boxbot-perception", "boxbot-perception", O(700), true, "perception's state"),
-            new("/var/lib/boxbot-plugins", Dir, "boxbot-plugins", "boxbot-plugins", O(700), true, "plugins"),
-            new("/run/boxbot", Dir, "root", SocketGroup, O(750), true, "the sockets"),
-            new("/run/boxbot/agent.sock", Sock, "root", SocketGroup, O(660), true, "the agent's socket"),
-            new("/run/boxbot/sandbox.sock", Sock, "boxbot", "root", O(600), true, "the sandbox's socket (the agent's user only)"),
-            new("/run/boxbot/webhook.sock", Sock, "root", AdminGroup, O(660), false, "the webhook's socket (once WhatsApp is configured)"),
-            new("/run/boxbot/perception.sock", Sock, "root", AdminGroup, O(660), true, "perception's socket"),
-            new("/run/boxbot/plugins.sock", Sock, "root", SocketGroup, O(660), true, "the plugin host's socket"),
-        ]);
-        return [.. paths];
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BoxBot.Config;
 using BoxBot.Contracts;
 
 namespace BoxBot.Install.Tests;
@@ -13,6 +14,8 @@ public sealed class InstallTests
 {
     private static readonly TimeSpan Long = TimeSpan.FromMinutes(3);
     private Container _box = null!;
+
+    private static IReadOnlyList<LayoutEntry> Layout => InstallLayout.Entries(Credentials.All.Select(c => c.Name));
 
     private static IEnumerable<DaemonInfo> Running => Daemons.All.Where(d => d != Daemons.Webhook);
 
@@ -91,7 +94,7 @@ public sealed class InstallTests
     [DependsOnTest(nameof(Users_and_groups_are_exactly_as_specified), AllowFailure = true)]
     public void Every_path_has_exactly_its_owner_and_mode()
     {
-        foreach (var path in InstallLayout.Paths)
+        foreach (var path in Layout)
         {
             var r = _box.Exec($"stat -c '%F|%U|%G|%a' {path.Path}");
             if (r.ExitCode != 0)
@@ -101,16 +104,16 @@ public sealed class InstallTests
             }
             var kind = path.Kind switch
             {
-                InstalledKind.Directory => "directory",
-                InstalledKind.Socket => "socket",
+                LayoutKind.Directory => "directory",
+                LayoutKind.Socket => "socket",
                 _ => "regular",
             };
             var f = r.Stdout.Trim().Split('|');
             Assert.That(f[0], Does.StartWith(kind), path.Path);
-            Assert.That($"{f[1]}:{f[2]} {f[3]}", Is.EqualTo($"{path.Owner}:{path.Group} {Convert.ToString(path.Mode, 8)}"), path.Path);
+            Assert.That($"{f[1]}:{f[2]} {f[3]}", Is.EqualTo($"{path.Owner}:{path.Group} {Convert.ToString((int)path.Mode, 8)}"), path.Path);
         }
         Assert.That(_box.Ok("ls /etc/boxbot/credentials").Split('\n', StringSplitOptions.RemoveEmptyEntries),
-            Is.EquivalentTo(InstallLayout.CredentialNames), "exactly the credentials of the catalogue");
+            Is.EquivalentTo(Credentials.All.Select(c => c.Name)), "exactly the credentials of the catalogue");
         Assert.That(_box.Ok("cat /etc/boxbot/credentials/whatsapp-verify-token").Length, Is.EqualTo(32), "a random verify token");
         Assert.That(_box.Ok("base64 -d /var/lib/boxbot/identity.key | wc -c").Trim(), Is.EqualTo("32"), "the box key");
         Assert.That(_box.Ok("cat /var/lib/boxbot-sandbox/venv/pyvenv.cfg"), Does.Contain("home = /usr/bin"), "the venv, from Debian's python3");
@@ -346,7 +349,7 @@ public sealed class InstallTests
 
         var purge = _box.Exec("dpkg -P boxbot", Long);
         Assert.That(purge.ExitCode, Is.Zero, purge.ToString());
-        foreach (var path in InstallLayout.Paths)
+        foreach (var path in Layout.Where(p => p.Path != InstallLayout.LibDir))
         {
             Assert.That(_box.Exec($"test -e {path.Path}").ExitCode, Is.Not.Zero, path.Path + " is gone after purge");
         }
