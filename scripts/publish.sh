@@ -14,6 +14,18 @@ RID="${RID:-$default_rid}"
 OUT="${OUT:-out/bin}"
 log="out/publish-$RID.log"
 mkdir -p "$OUT" out
+
+# Nothing to do when the sources are exactly those of the last publish into $OUT (the commit, plus any
+# uncommitted change): `make install-test` after `make test` (CI) then does not publish twice.
+stamp=""
+if git rev-parse --git-dir >/dev/null 2>&1; then
+    stamp="$( (echo "$RID"; git rev-parse HEAD; git status --porcelain --untracked-files=all -- cmd lib Directory.Build.props Directory.Packages.props global.json; git diff HEAD -- cmd lib Directory.Build.props Directory.Packages.props global.json) | sha256sum | cut -d' ' -f1)"
+    if [ -f "$OUT/.publish-stamp" ] && [ "$(cat "$OUT/.publish-stamp")" = "$stamp" ]; then
+        echo "publish: $OUT is up to date with the sources (remove $OUT/.publish-stamp to force a publish)"
+        exit 0
+    fi
+fi
+rm -f "$OUT/.publish-stamp"
 : >"$log"
 
 for exe in boxbot boxbot-agent boxbot-sandbox boxbot-webhook boxbot-perception boxbot-plugin-host; do
@@ -43,4 +55,5 @@ rm -rf "$OUT/skills"
 mkdir -p "$OUT/skills"
 cp -r lib/BoxBot.Agent/skills/. "$OUT/skills/"
 chmod -R u=rwX,go=rX "$OUT/skills"
+[ -z "$stamp" ] || echo "$stamp" >"$OUT/.publish-stamp"
 echo "publish: six executables and the sandbox runtime in $OUT, zero warnings"

@@ -40,22 +40,7 @@ public static class InstallFixture
             Assert.Fail("the install test needs root (debootstrap, systemd-nspawn); CI runs it as root");
         }
         var deb = Deb();
-        var baseRoot = Path.Combine(WorkDir, "base");
-        var marker = Path.Combine(baseRoot, ".boxbot-complete");
-        var made = "debootstrap bookworm minbase + " + Packages + "\n";
-        if (!File.Exists(marker) || File.ReadAllText(marker) != made)
-        {
-            Remove(baseRoot);
-            Directory.CreateDirectory(WorkDir);
-            var mirror = Environment.GetEnvironmentVariable("BOXBOT_DEBIAN_MIRROR") is { Length: > 0 } m ? m : "http://deb.debian.org/debian";
-            var bootstrap = Container.Host("debootstrap", ["--variant=minbase", "--include=systemd,systemd-sysv,dbus", "bookworm", baseRoot, mirror], TimeSpan.FromMinutes(10));
-            Assert.That(bootstrap.ExitCode, Is.Zero, "debootstrap:\n" + bootstrap);
-            var deps = new Container(baseRoot).Chroot(
-                $"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {Packages} >/dev/null && apt-get clean",
-                TimeSpan.FromMinutes(10));
-            Assert.That(deps.ExitCode, Is.Zero, "installing the dependencies in the root:\n" + deps);
-            File.WriteAllText(marker, made);
-        }
+        var baseRoot = BaseRoot();
         var root = Path.Combine(WorkDir, "box");
         Remove(root);
         var copy = Container.Host("cp", ["-a", baseRoot, root], TimeSpan.FromMinutes(5));
@@ -72,6 +57,28 @@ public static class InstallFixture
             throw;
         }
         return container;
+    }
+
+    /// <summary>The debootstrapped root with the dependencies installed, made once and kept for later runs.</summary>
+    public static string BaseRoot()
+    {
+        var baseRoot = Path.Combine(WorkDir, "base");
+        var marker = Path.Combine(baseRoot, ".boxbot-complete");
+        var made = "debootstrap bookworm minbase + " + Packages + "\n";
+        if (!File.Exists(marker) || File.ReadAllText(marker) != made)
+        {
+            Remove(baseRoot);
+            Directory.CreateDirectory(WorkDir);
+            var mirror = Environment.GetEnvironmentVariable("BOXBOT_DEBIAN_MIRROR") is { Length: > 0 } m ? m : "http://deb.debian.org/debian";
+            var bootstrap = Container.Host("debootstrap", ["--variant=minbase", "--include=systemd,systemd-sysv,dbus", "bookworm", baseRoot, mirror], TimeSpan.FromMinutes(10));
+            Assert.That(bootstrap.ExitCode, Is.Zero, "debootstrap:\n" + bootstrap);
+            var deps = new Container(baseRoot).Chroot(
+                $"apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {Packages} >/dev/null && apt-get clean",
+                TimeSpan.FromMinutes(10));
+            Assert.That(deps.ExitCode, Is.Zero, "installing the dependencies in the root:\n" + deps);
+            File.WriteAllText(marker, made);
+        }
+        return baseRoot;
     }
 
     public static void Remove(string dir)
