@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds out/deb/boxbot_<version>_<arch>.deb with dpkg-deb from the published executables ($BIN, default
-# out/bin; `make deb` publishes first, RID=linux-arm64 for a Pi), then runs lintian on it. The architecture
-# is read from the executables themselves, so an arm64 publish gives an arm64 package.
+# out/bin; `make deb` publishes first, and with RID=linux-arm64 for a Pi passes out/bin-linux-arm64), then
+# runs lintian on it. The architecture is read from the executables themselves, so an arm64 publish gives an
+# arm64 package.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
