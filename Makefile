@@ -1,7 +1,10 @@
 # boxbot — `make help` lists the targets. Everything installs its own Debian prerequisites.
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
-BIN := out/bin
+# The published executables: out/bin for this machine, out/bin-$(RID) for another RID (RID=linux-arm64 on an
+# x86_64 machine cross-compiles for a Pi), so a cross build never overwrites the host's out/bin.
+HOST_RID := linux-$(patsubst x86_64,x64,$(patsubst aarch64,arm64,$(shell uname -m)))
+BIN := $(if $(filter-out $(HOST_RID),$(RID)),out/bin-$(RID),out/bin)
 
 .PHONY: help prereqs build publish run test deb install-test bench format clean
 
@@ -14,8 +17,8 @@ prereqs: ## Install missing Debian packages (nats-server, python3, zlib1g-dev, .
 build: prereqs ## Build every project (Debug, for development and tests)
 	dotnet build boxbot.sln -c Debug -nologo
 
-publish: prereqs ## Native AOT publish of the six executables into out/bin; fails on any warning (RID=linux-arm64 for a Pi)
-	@scripts/publish.sh
+publish: prereqs ## Native AOT publish of the six executables into out/bin; fails on any warning (RID=linux-arm64 for a Pi: out/bin-linux-arm64)
+	@OUT=$(BIN) scripts/publish.sh
 
 run: publish ## Build, then start all five daemons under ./.boxbot-dev (or $BOXBOT_HOME) with `boxbot dev up`
 	$(BIN)/boxbot dev up
@@ -25,7 +28,7 @@ test: publish ## Run all tests against the published executables; prints "N pass
 
 deb: publish ## Build out/deb/boxbot_<version>_<arch>.deb (dpkg-deb, then lintian); RID=linux-arm64 for a Pi
 	@scripts/install-prereqs.sh --deb
-	@packaging/deb/build.sh
+	@BIN=$(BIN) packaging/deb/build.sh
 
 install-test: deb ## Install, upgrade and purge the .deb in a Debian bookworm booted under systemd-nspawn (root; a few minutes)
 	@scripts/install-prereqs.sh --install-test

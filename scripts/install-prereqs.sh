@@ -12,12 +12,17 @@
 #   --deb           also what `make deb` needs: lintian, help2man, binutils (strip)
 #   --install-test  also what `make install-test` needs: debootstrap, systemd-container (systemd-nspawn)
 #   systemd         systemd-analyze, which the unit tests run (offline; systemd need not be running)
+#   RID=linux-arm64 on another machine (make publish/deb for a Pi on x86_64): the cross toolchain that
+#                   cmd/Directory.Build.props links and strips with: gcc-aarch64-linux-gnu, its binutils
+#                   (also aarch64-linux-gnu-strip for the .deb) and libc6-dev-arm64-cross (the arm64 C runtime);
+#                   with --deb also qemu-user-static, which runs the arm64 `boxbot --help` for the man page
 set -euo pipefail
 
 extra=()
+cross_deb=()
 for arg in "$@"; do
     case "$arg" in
-        --deb) extra+=(lintian help2man binutils) ;;
+        --deb) extra+=(lintian help2man binutils); cross_deb=(qemu-user-static) ;;
         --install-test) extra+=(debootstrap systemd-container) ;;
         *) echo "install-prereqs: unknown option $arg (--deb, --install-test)" >&2; exit 2 ;;
     esac
@@ -29,6 +34,11 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+case "${RID:-}:$(uname -m)" in
+    linux-arm64:aarch64 | linux-arm64:arm64 | :*) ;;
+    linux-arm64:*) extra+=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross "${cross_deb[@]}") ;;
+esac
 
 need=()
 for package in nats-server python3 python3-pip python3-venv zlib1g-dev util-linux passwd linux-libc-dev ca-certificates systemd "${extra[@]}"; do

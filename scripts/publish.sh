@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Native AOT publish of the six executables into out/bin (or $OUT). Fails on any warning:
+# Native AOT publish of the six executables into out/bin (or $OUT), for this machine's RID or $RID:
+# another RID goes to out/bin-$RID, so RID=linux-arm64 on an x86_64 machine (a cross build, set up in
+# cmd/Directory.Build.props) leaves the host's out/bin alone. Fails on any warning:
 # TreatWarningsAsErrors already turns trim/AOT analyzer warnings into errors, and this also
 # fails on any warning the native compiler or linker prints.
 set -euo pipefail
@@ -11,7 +13,11 @@ case "$(uname -m)" in
     *) default_rid="linux-$(uname -m)" ;;
 esac
 RID="${RID:-$default_rid}"
-OUT="${OUT:-out/bin}"
+if [ "$RID" = "$default_rid" ]; then
+    OUT="${OUT:-out/bin}"
+else
+    OUT="${OUT:-out/bin-$RID}"
+fi
 log="out/publish-$RID.log"
 mkdir -p "$OUT" out
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds out/deb/boxbot_<version>_<arch>.deb with dpkg-deb from the published executables ($BIN, default
-# out/bin; `make deb` publishes first, RID=linux-arm64 for a Pi), then runs lintian on it. The architecture
-# is read from the executables themselves, so an arm64 publish gives an arm64 package.
+# out/bin; `make deb` publishes first, and with RID=linux-arm64 for a Pi passes out/bin-linux-arm64), then
+# runs lintian on it. The architecture is read from the executables themselves, so an arm64 publish gives an
+# arm64 package.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,6 +22,23 @@ case "$(od -An -tx2 -j18 -N2 "$BIN/boxbot" | tr -d ' ')" in
     00b7) arch=arm64 ;;
     *) echo "deb: $BIN/boxbot is neither x86_64 nor aarch64" >&2; exit 1 ;;
 esac
+
+# The man page comes from running `boxbot --help`. An arm64 package built on another machine runs it under
+# qemu-user with the cross C library (qemu-user-static, libc6-arm64-cross: install-prereqs.sh --deb with
+# RID=linux-arm64), so the page is the real one rather than the shell's complaint about an ELF file.
+cli="$BIN/boxbot"
+if [ "$arch" != "$(dpkg --print-architecture)" ]; then
+    [ "$arch" = arm64 ] && command -v qemu-aarch64-static >/dev/null || {
+        echo "deb: $BIN/boxbot is $arch and cannot run here for the man page (qemu-aarch64-static is missing)" >&2
+        exit 1
+    }
+    wrap="$(mktemp -d)"
+    trap 'rm -rf "$wrap"' EXIT
+    printf '#!/bin/sh\nexec qemu-aarch64-static -L /usr/aarch64-linux-gnu %q "$@"\n' "$(realpath "$BIN/boxbot")" >"$wrap/boxbot"
+    chmod 0755 "$wrap/boxbot"
+    cli="$wrap/boxbot"
+fi
+"$cli" --version >/dev/null || { echo "deb: $BIN/boxbot --version failed" >&2; exit 1; }
 
 stage="$OUT/stage-$arch"
 rm -rf "$stage"
@@ -64,7 +82,7 @@ install -m 0644 packaging/deb/copyright "$stage/usr/share/doc/boxbot/copyright"
     echo " -- boxbot maintainers <maintainers@boxbot.invalid>  $(date -R -d @"${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")"
 } | gzip -9n >"$stage/usr/share/doc/boxbot/changelog.gz"
 help2man --no-info --no-discard-stderr --section 1 --name "administer a boxbot assistant box" \
-    --version-string "$version" "$BIN/boxbot" | gzip -9n >"$stage/usr/share/man/man1/boxbot.1.gz"
+    --version-string "$version" "$cli" | gzip -9n >"$stage/usr/share/man/man1/boxbot.1.gz"
 install -m 0644 packaging/deb/lintian-overrides "$stage/usr/share/lintian/overrides/boxbot"
 
 # Maintainer scripts and control.
