@@ -94,7 +94,7 @@ Version: $version
 Architecture: $arch
 Maintainer: boxbot maintainers <maintainers@boxbot.invalid>
 Installed-Size: $size
-Depends: adduser, passwd, systemd, libc6 (>= 2.36), python3 (>= 3.11), python3-venv, python3-pip, ca-certificates
+Depends: adduser, passwd, systemd, libc6 (>= 2.36), libssl3, python3 (>= 3.11), python3-venv, python3-pip, ca-certificates
 Recommends: nats-server, libportaudio2, nftables
 Section: misc
 Priority: optional
