@@ -20,8 +20,9 @@ internal static class LayoutCheck
     private const uint GroupOtherAndSpecial = 0b111_000_111_111; // setuid/setgid/sticky + rwx for group and other
     private const uint Permission = 0b111_111_111;
 
-    public static async Task<IReadOnlyList<Finding>> RunAsync(DoctorContext context, CancellationToken cancellationToken)
+    public static Task<IReadOnlyList<Finding>> RunAsync(DoctorContext context, CancellationToken cancellationToken)
     {
+        _ = cancellationToken;
         var entries = context.Development ? DevelopmentEntries(context.Paths) : InstallLayout.Entries(Credentials.All.Select(c => c.Name));
         var stats = new List<(LayoutEntry Entry, FileStatus? Status, string? Error)>();
         foreach (var entry in entries)
@@ -35,17 +36,11 @@ internal static class LayoutCheck
                 stats.Add((entry, null, e.Message));
             }
         }
-        var groupNames = new Dictionary<uint, string?>();
-        foreach (var gid in stats.Where(s => s.Status is not null).Select(s => s.Status!.Value.Gid).Distinct())
-        {
-            var r = await ChildProcess.RunAsync("getent", ["group", gid.ToString(CultureInfo.InvariantCulture)], cancellationToken: cancellationToken);
-            groupNames[gid] = r.ExitCode == 0 ? GroupEntry.Parse(r.Stdout)?.Name : null;
-        }
-        var names = new AccountNames(UnixAccounts.LookupUid, UnixAccounts.LookupGid, UnixAccounts.LookupName, gid => groupNames.GetValueOrDefault(gid));
+        var names = new AccountNames(UnixAccounts.LookupUid, UnixAccounts.LookupGid, UnixAccounts.LookupName, UnixAccounts.LookupGroupName);
         var secretFiles = SecretsCheck.KnownSecretFiles(context.Paths).ToHashSet();
-        return [.. stats.Select(s => s.Error is { } error
+        return Task.FromResult<IReadOnlyList<Finding>>([.. stats.Select(s => s.Error is { } error
             ? Unreadable(s.Entry.Path, error, context)
-            : Evaluate(s.Entry, s.Status, names, checkOwner: !context.Development, modeCheckedBySecrets: secretFiles.Contains(s.Entry.Path), context.Development))];
+            : Evaluate(s.Entry, s.Status, names, checkOwner: !context.Development, modeCheckedBySecrets: secretFiles.Contains(s.Entry.Path), context.Development))]);
     }
 
     /// <summary>The development tree's folders and sockets: what <c>boxbot dev up</c> makes and the daemons bind.</summary>
@@ -138,7 +133,7 @@ internal static class LayoutCheck
         }
         if (entry.Kind == LayoutKind.Socket && Daemons.All.FirstOrDefault(d => entry.Path.EndsWith("/" + d.SocketName, StringComparison.Ordinal)) is { } daemon)
         {
-            return $"sudo systemctl enable --now {daemon.Executable}.socket";
+            return $"sudo systemctl enable --now {InstallLayout.Socket(daemon)}";
         }
         return entry.Path.StartsWith(InstallLayout.LibDir, StringComparison.Ordinal) ? "sudo apt-get install --reinstall boxbot" : "sudo dpkg-reconfigure boxbot";
     }

@@ -96,6 +96,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc")]
     public static partial int getpwuid_r(uint uid, Passwd* pwd, byte* buf, nuint buflen, Passwd** result);
 
+    [LibraryImport("libc")]
+    public static partial int getgrgid_r(uint gid, Group* grp, byte* buf, nuint buflen, Group** result);
+
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int getgrnam_r(string name, Group* grp, byte* buf, nuint buflen, Group** result);
 }
