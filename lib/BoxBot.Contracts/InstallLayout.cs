@@ -82,11 +82,11 @@ public static class InstallLayout
         new("/var/lib/boxbot-perception", LayoutKind.Directory, "boxbot-perception", "boxbot-perception", PrivateDirectory, true, "the perception daemon's state"),
         new("/var/lib/boxbot-plugins", LayoutKind.Directory, "boxbot-plugins", "boxbot-plugins", PrivateDirectory, true, "plugins, staging, artifacts"),
         new(RuntimeDir, LayoutKind.Directory, "root", "boxbot", GroupDirectory, true, "the sockets; group boxbot reaches them"),
-        new(Socket(Daemons.Agent), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the agent's socket (boxbot-agent.socket)"),
-        new(Socket(Daemons.Sandbox), LayoutKind.Socket, "boxbot", "root", PrivateSocket, true, "the sandbox's socket: only the agent's user may connect (boxbot-sandbox.socket)"),
-        new(Socket(Daemons.Webhook), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, false, "the webhook's control socket (absent until whatsapp-app-secret is set: the unit is skipped)"),
-        new(Socket(Daemons.Perception), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, true, "the perception daemon's control socket"),
-        new(Socket(Daemons.PluginHost), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the plugin host's socket"),
+        new(SocketPath(Daemons.Agent), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the agent's socket (boxbot-agent.socket)"),
+        new(SocketPath(Daemons.Sandbox), LayoutKind.Socket, "boxbot", "root", PrivateSocket, true, "the sandbox's socket: only the agent's user may connect (boxbot-sandbox.socket)"),
+        new(SocketPath(Daemons.Webhook), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, false, "the webhook's control socket (absent until whatsapp-app-secret is set: the unit is skipped)"),
+        new(SocketPath(Daemons.Perception), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, true, "the perception daemon's control socket"),
+        new(SocketPath(Daemons.PluginHost), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the plugin host's socket"),
         new(LibDir, LayoutKind.Directory, "root", "root", PublicDirectory, true, "the executables, libe_sqlite3.so, skills/, sandbox-runtime/, harden-os.sh"),
     ];
 
@@ -105,7 +105,7 @@ public static class InstallLayout
         return [.. Before, .. credentialNames.Select(CredentialFile), .. After];
     }
 
-    private static string Socket(DaemonInfo daemon) => RuntimeDir + "/" + daemon.SocketName;
+    private static string SocketPath(DaemonInfo daemon) => RuntimeDir + "/" + daemon.SocketName;
 
     /// <summary>The admins' group (the admin methods check it).</summary>
     public const string AdminGroup = "boxbot-admin";
@@ -113,15 +113,17 @@ public static class InstallLayout
     /// <summary>The group that reaches /run/boxbot: the service users that call a daemon, and the admins.</summary>
     public const string SocketGroup = "boxbot";
 
-    /// <summary>Each service user and the groups it is in besides its own (docs/security.md, "Users").</summary>
-    public static IReadOnlyDictionary<string, string[]> ServiceUsers { get; } = new Dictionary<string, string[]>(StringComparer.Ordinal)
-    {
-        [Daemons.Agent.ServiceUser] = ["boxbot-sandbox"],
-        [Daemons.Sandbox.ServiceUser] = [SocketGroup],
-        [Daemons.Webhook.ServiceUser] = [SocketGroup],
-        [Daemons.Perception.ServiceUser] = [SocketGroup],
-        [Daemons.PluginHost.ServiceUser] = [SocketGroup],
-    };
+    /// <summary>The daemons' system users (no home, no login shell), in the order doctor reports them.</summary>
+    public static IReadOnlyList<string> ServiceUsers { get; } =
+        [Daemons.Agent.ServiceUser, Daemons.Sandbox.ServiceUser, Daemons.Webhook.ServiceUser, Daemons.Perception.ServiceUser, Daemons.PluginHost.ServiceUser];
+
+    /// <summary>Each group and the service users that must be in it besides their own group, and why (docs/security.md, "Users").</summary>
+    public static IReadOnlyList<(string Group, string[] Members, string Why)> Memberships { get; } =
+    [
+        (SocketGroup, [Daemons.Webhook.ServiceUser, Daemons.Perception.ServiceUser, Daemons.PluginHost.ServiceUser, Daemons.Sandbox.ServiceUser],
+            "they reach the sockets in /run/boxbot"),
+        (Daemons.Sandbox.ServiceUser, [Daemons.Agent.ServiceUser], "the agent writes the venv below /var/lib/boxbot-sandbox"),
+    ];
 
     /// <summary>The user a daemon's unit runs it as: its service user, except the sandbox runner (root; docs/security.md).</summary>
     public static string UnitUser(DaemonInfo daemon)
@@ -135,5 +137,12 @@ public static class InstallLayout
     {
         ArgumentNullException.ThrowIfNull(daemon);
         return daemon.Executable + ".service";
+    }
+
+    /// <summary>The unit name of a daemon's socket (<c>boxbot-agent.socket</c>).</summary>
+    public static string Socket(DaemonInfo daemon)
+    {
+        ArgumentNullException.ThrowIfNull(daemon);
+        return daemon.Executable + ".socket";
     }
 }

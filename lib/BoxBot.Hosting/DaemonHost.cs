@@ -152,7 +152,7 @@ public static class DaemonHost
         else if (inherited is null && !Directory.Exists(paths.RuntimeDir))
         {
             throw new IOException($"runtime folder {paths.RuntimeDir} does not exist (installed, the boxbot package's tmpfiles.d entry makes it and "
-                + $"the unit's .socket listens there: systemctl start {daemon.Executable}.socket; for development set BOXBOT_HOME or use `boxbot dev up`)");
+                + $"the unit's .socket listens there: systemctl start {InstallLayout.Socket(daemon)}; for development set BOXBOT_HOME or use `boxbot dev up`)");
         }
         var group = config.SocketGroupFor(daemon);
         return new IpcServerOptions

@@ -76,8 +76,9 @@ public sealed class InstallTests
     public void Users_and_groups_are_exactly_as_specified()
     {
         Assert.That(_box.Exec($"getent group {InstallLayout.AdminGroup}").ExitCode, Is.Zero, "the admin group");
-        foreach (var (user, extra) in InstallLayout.ServiceUsers)
+        foreach (var user in InstallLayout.ServiceUsers)
         {
+            var extra = InstallLayout.Memberships.Where(m => m.Members.Contains(user)).Select(m => m.Group);
             var passwd = _box.Ok($"getent passwd {user}").Trim().Split(':');
             Assert.That(int.Parse(passwd[2], CultureInfo.InvariantCulture), Is.LessThan(1000), user + " is a system user");
             Assert.That(passwd[5], Is.EqualTo("/nonexistent"), user + " has no home");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using BoxBot.Config;
@@ -54,13 +53,13 @@ public sealed partial class UnitFileTests
     [TestCaseSource(nameof(AllDaemons))]
     public void Each_daemon_has_a_hardened_notify_service_and_a_socket_on_its_path(DaemonInfo daemon)
     {
-        var service = Read(Path.Combine(SystemdDir, daemon.Executable + ".service"));
-        var socket = Read(Path.Combine(SystemdDir, daemon.Executable + ".socket"));
+        var service = Read(Path.Combine(SystemdDir, InstallLayout.Service(daemon)));
+        var socket = Read(Path.Combine(SystemdDir, InstallLayout.Socket(daemon)));
 
         Assert.That(One(service, "Type"), Is.EqualTo("notify"));
         Assert.That(One(service, "ExecStart"), Is.EqualTo("/usr/lib/boxbot/" + daemon.Executable));
-        Assert.That(One(service, "User"), Is.EqualTo(daemon == Daemons.Sandbox ? "root" : daemon.ServiceUser));
-        Assert.That(One(service, "Requires"), Is.EqualTo(daemon.Executable + ".socket"));
+        Assert.That(One(service, "User"), Is.EqualTo(InstallLayout.UnitUser(daemon)));
+        Assert.That(One(service, "Requires"), Is.EqualTo(InstallLayout.Socket(daemon)));
         Assert.That(One(socket, "ListenStream"), Is.EqualTo(BoxPaths.Installed.SocketPath(daemon)));
         foreach (var (key, value) in new[]
         {
@@ -84,7 +83,7 @@ public sealed partial class UnitFileTests
     [TestCaseSource(nameof(AllDaemons))]
     public void A_unit_loads_exactly_the_credentials_its_daemon_reads_from_the_installed_folder(DaemonInfo daemon)
     {
-        var service = Read(Path.Combine(SystemdDir, daemon.Executable + ".service"));
+        var service = Read(Path.Combine(SystemdDir, InstallLayout.Service(daemon)));
         var loaded = service.TryGetValue("LoadCredential", out var values) ? values.Order(StringComparer.Ordinal).ToArray() : [];
 
         var expected = Credentials.All.Where(c => c.UsedBy == daemon.Name)
@@ -106,13 +105,13 @@ public sealed partial class UnitFileTests
     [TestCaseSource(nameof(AllDaemons))]
     public void Exposure_score_is_at_most_the_target(DaemonInfo daemon)
     {
-        var unit = Path.Combine(SystemdDir, daemon.Executable + ".service");
+        var unit = Path.Combine(SystemdDir, InstallLayout.Service(daemon));
         var score = Score(unit);
-        TestContext.Out.WriteLine($"{daemon.Executable}.service: exposure {score.ToString("0.0", CultureInfo.InvariantCulture)} (systemd-analyze security --offline=yes)");
+        TestContext.Out.WriteLine($"{InstallLayout.Service(daemon)}: exposure {score.ToString("0.0", CultureInfo.InvariantCulture)} (systemd-analyze security --offline=yes)");
 
         Assert.That(score, Is.LessThanOrEqualTo(daemon == Daemons.Sandbox ? SandboxBound : Target));
         var recorded = File.ReadAllText(Path.Combine(TestEnv.RepoRoot, "docs", "security.md"));
-        Assert.That(recorded, Does.Contain($"| `{daemon.Executable}.service` | {score.ToString("0.0", CultureInfo.InvariantCulture)} |"),
+        Assert.That(recorded, Does.Contain($"| `{InstallLayout.Service(daemon)}` | {score.ToString("0.0", CultureInfo.InvariantCulture)} |"),
             "docs/security.md records each unit's score");
     }
 
@@ -123,16 +122,8 @@ public sealed partial class UnitFileTests
         {
             Assert.Fail("systemd-analyze is missing: scripts/install-prereqs.sh installs the systemd package");
         }
-        var psi = new ProcessStartInfo(analyze) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { "security", "--offline=yes", "--no-pager", unit })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        Assert.That(p.WaitForExit(60_000), Is.True, "systemd-analyze security did not finish");
-        var text = stdout.Result + stderr.Result;
+        var (_, stdout, stderr) = TestEnv.Run(analyze, ["security", "--offline=yes", "--no-pager", unit]);
+        var text = stdout + stderr;
         var m = OverallRegex().Match(text);
         Assert.That(m.Success, Is.True, "no overall exposure level in: " + text);
         return double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);

@@ -27,10 +27,7 @@ internal sealed class DoctorContext
 
     public DaemonStatusReport StatusOf(DaemonInfo daemon) => Daemons.First(d => d.Name == daemon.Name);
 
-    /// <summary>The systemd unit of a daemon on an installed box: <c>boxbot-agent.service</c>.</summary>
-    public static string UnitOf(DaemonInfo daemon) => daemon.Executable + ".service";
-
     /// <summary>How to restart a daemon, in the words of this layout.</summary>
     public string RestartCommand(DaemonInfo daemon) =>
-        Development ? "boxbot dev up  # after stopping the running one with Ctrl-C" : $"sudo systemctl restart {UnitOf(daemon)}";
+        Development ? "boxbot dev up  # after stopping the running one with Ctrl-C" : $"sudo systemctl restart {InstallLayout.Service(daemon)}";
 }

@@ -9,9 +9,9 @@ namespace BoxBot.Cli.Doctor;
 /// <param name="EmptyCapabilities">CapabilityBoundingSet= is empty (every unit but the sandbox's).</param>
 internal sealed record UnitExpectation(DaemonInfo Daemon, string User, bool EmptyCapabilities)
 {
-    public string Service => Daemon.Executable + ".service";
+    public string Service => InstallLayout.Service(Daemon);
 
-    public string Socket => Daemon.Executable + ".socket";
+    public string Socket => InstallLayout.Socket(Daemon);
 }
 
 /// <summary>
@@ -25,13 +25,8 @@ internal static class UnitsCheck
     public const string ShowProperties = "ActiveState,SubState,MainPID,User,NoNewPrivileges,ProtectSystem,ProtectHome,PrivateTmp,MemoryDenyWriteExecute,SystemCallArchitectures,CapabilityBoundingSet,LoadState,ConditionResult";
 
     public static readonly IReadOnlyList<UnitExpectation> Units =
-    [
-        new(Daemons.Agent, "boxbot", true),
-        new(Daemons.Sandbox, "root", false),
-        new(Daemons.Webhook, "boxbot-webhook", true),
-        new(Daemons.Perception, "boxbot-perception", true),
-        new(Daemons.PluginHost, "boxbot-plugins", true),
-    ];
+        [.. new[] { Daemons.Agent, Daemons.Sandbox, Daemons.Webhook, Daemons.Perception, Daemons.PluginHost }
+            .Select(d => new UnitExpectation(d, InstallLayout.UnitUser(d), EmptyCapabilities: d != Daemons.Sandbox))];
 
     /// <summary>Property → the value every unit must show.</summary>
     public static readonly IReadOnlyList<(string Key, string Value)> Hardening =

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BoxBot.Contracts;
 
 namespace BoxBot.Cli.Doctor;
 
@@ -38,14 +39,10 @@ internal static class UsersCheck
     /// <summary>Debian's SYS_UID_MAX: system users have uids below 1000.</summary>
     public const uint FirstHumanUid = 1000;
 
-    public static readonly IReadOnlyList<string> SystemUsers = ["boxbot", "boxbot-sandbox", "boxbot-webhook", "boxbot-perception", "boxbot-plugins"];
+    public static IReadOnlyList<string> SystemUsers => InstallLayout.ServiceUsers;
 
     /// <summary>Group → the users that must be in it, and why.</summary>
-    public static readonly IReadOnlyList<(string Group, string[] Members, string Why)> Memberships =
-    [
-        ("boxbot", ["boxbot-webhook", "boxbot-perception", "boxbot-plugins", "boxbot-sandbox"], "they reach the sockets in /run/boxbot"),
-        ("boxbot-sandbox", ["boxbot"], "the agent writes the venv below /var/lib/boxbot-sandbox"),
-    ];
+    public static IReadOnlyList<(string Group, string[] Members, string Why)> Memberships => InstallLayout.Memberships;
 
     public static async Task<IReadOnlyList<Finding>> RunAsync(DoctorContext context, CancellationToken cancellationToken)
     {
