@@ -10,9 +10,6 @@ if (args is ["exec"])
     return JobLauncher.Exec();
 }
 
-// The daemon's own mounts (job workspaces) live in a mount namespace of its own and die with it.
-PrivateMounts.Enter(args);
-
 return await DaemonMain.RunAsync(Daemons.Sandbox,
     "runs agent-written Python scripts, one kernel-confined process per job (sandbox.run, callable by the agent's uid only).",
     args, static () => new SandboxService());

@@ -12,6 +12,8 @@ public static class LinuxProcess
 
     public static uint EffectiveUid => Libc.geteuid();
 
+    public static uint EffectiveGid => Libc.getegid();
+
     public static int ParentPid => Libc.getppid();
 
     /// <summary>kill(2); false when the process does not exist (or may not be signalled).</summary>

@@ -37,6 +37,7 @@ public sealed class SandboxService : IDaemonService
             Limits = _limits,
             SdkRuntimePath = FindRuntime(context),
             VenvPath = context.Paths.SandboxVenv,
+            EgressSocket = context.Paths.EgressSocket,
         };
         _sdkHost = new AgentSdkHost(context.Paths.SocketPath(Daemons.Agent), context.Config.Ipc.RequestTimeout);
         _runner = new SandboxRunner(options, context.Loggers.CreateLogger<SandboxRunner>());

@@ -8,8 +8,9 @@ using static BoxBot.Sandbox.Internal.SandboxNative;
 namespace BoxBot.Sandbox;
 
 /// <summary>
-/// The <c>boxbot-sandbox exec</c> launcher. It runs as root as PID 1 of the job's fresh namespaces
-/// (created by <c>unshare</c>), reads the <see cref="JobSpec"/> from stdin, confines itself step by
+/// The <c>boxbot-sandbox exec</c> launcher. It runs as PID 1 of the job's fresh namespaces (created by
+/// <c>unshare</c>): as root when the runner is root, else as the runner's uid holding capabilities only in the
+/// job's own user namespace. It reads the <see cref="JobSpec"/> from stdin, confines itself step by
 /// step and finally replaces itself with the interpreter through <c>execveat</c> of a pre-opened
 /// descriptor, so the seccomp filter is in force from the interpreter's first instruction.
 /// Any failure before that ends the launcher with 125 and one line on stderr; the script never
@@ -43,12 +44,16 @@ public static unsafe class JobLauncher
             {
                 throw new LaunchFailure("refusing to run a job as uid or gid 0");
             }
+            if (spec.UserNamespace && (getuid() != spec.Uid || getgid() != spec.Gid))
+            {
+                throw new LaunchFailure($"in the job's user namespace the launcher is uid {getuid()} gid {getgid()}, not the job's {spec.Uid}:{spec.Gid}");
+            }
             if (spec.MaxOpenFiles < 1 || spec.MaxOpenFiles >= spec.ExecFd)
             {
                 throw new LaunchFailure($"max_open_files {spec.MaxOpenFiles} must be between 1 and exec_fd {spec.ExecFd} - 1");
             }
             step = "cgroup";
-            // First, while root and still in the host's tree: every task the job makes is counted there.
+            // First, still in the host's tree: every task the job makes is counted there.
             JobCgroup.Join(spec.CgroupProcs);
 
             // Built now: after the limits below the launcher should not need to allocate.
@@ -57,9 +62,30 @@ public static unsafe class JobLauncher
             var envp = NativeStrings.Array(spec.Environment.Select(kv => kv.Key + "=" + kv.Value));
             var emptyPath = NativeStrings.String("");
 
+            step = "workspace";
+            JobRoot.MountWorkspace(spec);
+
+            var listener = -1;
+            if (spec.ProxyPort != 0)
+            {
+                step = "proxy listener";
+                listener = JobLoopback.Listen(spec.ProxyPort);
+            }
+
             step = "sdk channel";
-            // Still root and still in the host's tree: the socket's folder is the job's 0700 root-owned folder.
-            var sdk = spec.SdkSocket is null ? -1 : ConnectSdk(spec.SdkSocket, spec.SdkFd);
+            // Still in the host's tree: the socket's folder is the job's 0700 folder, owned by the runner's uid.
+            var sdk = ConnectSdk(spec.SdkSocket, spec.SdkFd);
+            JobHandshake.Send(sdk, listener);
+            if (listener >= 0)
+            {
+                _ = close(listener); // the runner holds it now
+            }
+            JobHandshake.AwaitReady(sdk);
+            if (!spec.SdkToJob)
+            {
+                _ = close(sdk);
+                sdk = -1;
+            }
 
             step = "mounts";
             JobRoot.Build(spec);
@@ -73,8 +99,18 @@ public static unsafe class JobLauncher
             step = "chdir";
             LaunchFailure.Check(chdir(spec.WorkspaceInJob), "chdir " + spec.WorkspaceInJob);
 
+            step = "capabilities";
+            DropCapabilityBounds();
+
             step = "credentials";
-            DropPrivileges(spec.Uid, spec.Gid);
+            if (spec.UserNamespace)
+            {
+                KeepUnprivileged(spec.Uid, spec.Gid);
+            }
+            else
+            {
+                DropPrivileges(spec.Uid, spec.Gid);
+            }
 
             step = "parent death signal";
             // A credential change clears PR_SET_PDEATHSIG, which is what makes unshare --kill-child work: set it again.
@@ -168,6 +204,38 @@ public static unsafe class JobLauncher
         if (setuid(0) == 0 || getuid() != uid || getgid() != gid || LinuxProcess.EffectiveUid != uid)
         {
             throw new LaunchFailure("privileges were not dropped");
+        }
+    }
+
+    /// <summary>
+    /// Empties the capability bounding set (no capability can come back, whatever is executed) and the ambient set
+    /// (unshare --keep-caps put the user namespace's capabilities there; the exec of a non-root uid then leaves none).
+    /// </summary>
+    private static void DropCapabilityBounds()
+    {
+        for (nuint cap = 0; cap < 64; cap++)
+        {
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != 22)
+            {
+                LaunchFailure.Check(-1, "PR_CAPBSET_DROP " + cap);
+            }
+        }
+        LaunchFailure.Check(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "PR_CAP_AMBIENT_CLEAR_ALL");
+    }
+
+    /// <summary>
+    /// In a user namespace that maps only the job's uid and gid there is nothing to drop to: the launcher already is the
+    /// job's uid (checked), setgroups is denied, and uid 0 does not exist. Proved by trying setuid(0) anyway.
+    /// </summary>
+    private static void KeepUnprivileged(uint uid, uint gid)
+    {
+        // Everything unshare --keep-caps gave (the inheritable set too): nothing is left to pass on.
+        var header = stackalloc uint[2] { 0x20080522, 0 }; // _LINUX_CAPABILITY_VERSION_3, this thread
+        var data = stackalloc uint[6];
+        LaunchFailure.Check(capset(header, data), "capset to nothing");
+        if (setuid(0) == 0 || getuid() != uid || getgid() != gid || LinuxProcess.EffectiveUid != uid)
+        {
+            throw new LaunchFailure("the job would not run unprivileged");
         }
     }
 

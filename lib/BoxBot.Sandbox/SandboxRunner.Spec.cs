@@ -20,10 +20,13 @@ public sealed partial class SandboxRunner
     // The interpreter's own files: merged-/usr systems have /lib* as links into /usr, which are recreated as links.
     private static readonly string[] SystemPaths = ["/usr", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache"];
 
-    // Network "internet" only: name resolution (glibc's NSS files, the resolver's configuration) and the CA
-    // certificates for TLS (/etc/ssl/certs, links into /usr/share/ca-certificates).
-    private static readonly string[] NetworkPaths = ["/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf",
-        "/etc/services", "/etc/protocols", "/etc/ssl"];
+    // Network "internet" only: the CA certificates for TLS (/etc/ssl/certs, links into /usr/share/ca-certificates), and
+    // the files that name localhost, services and protocols. No resolver configuration: the job resolves nothing, the
+    // egress proxy does.
+    private static readonly string[] NetworkPaths = ["/etc/hosts", "/etc/services", "/etc/protocols", "/etc/ssl"];
+
+    /// <summary>Where a network "internet" job's proxy listens in its own network namespace (HTTP_PROXY and HTTPS_PROXY name it).</summary>
+    public const int ProxyPort = 3128;
 
     private SandboxLimits Check(JobRequest request)
     {
@@ -31,6 +34,10 @@ public sealed partial class SandboxRunner
         if (Encoding.UTF8.GetByteCount(request.Script) > MaxScriptBytes)
         {
             throw new SandboxException($"the script is larger than {MaxScriptBytes / 1024} KiB");
+        }
+        if (request.Network == JobNetwork.Internet && _options.EgressSocket is null)
+        {
+            throw new SandboxException("network = internet needs the egress proxy, and this sandbox has none configured");
         }
         if (request.Secrets.Count > SecretRules.MaxSecrets)
         {
@@ -86,8 +93,8 @@ public sealed partial class SandboxRunner
     /// The launcher's spec. A warm one (<paramref name="warm"/>) carries no secrets and the configured maximum
     /// limits; its bootstrap waits on stdin for the <see cref="GoMessage"/> that brings the job's own.
     /// </summary>
-    private JobSpec BuildSpec(string jobId, JobDirectory dir, IReadOnlyDictionary<string, string> secretEnv, SandboxLimits limits,
-        uint uid, uint gid, string? sdkSocket, JobCgroup? cgroup, bool warm, JobNetwork network)
+    private JobSpec BuildSpec(string jobId, JobDirectory dir, string? script, IReadOnlyDictionary<string, string> secretEnv, SandboxLimits limits,
+        uint uid, uint gid, string sdkSocket, bool sdkToJob, JobCgroup? cgroup, bool warm, JobNetwork network)
     {
         var env = new Dictionary<string, string>
         {
@@ -113,7 +120,15 @@ public sealed partial class SandboxRunner
         {
             env["BOXBOT_VENV"] = VenvInJob;
         }
-        if (sdkSocket is not null)
+        if (network == JobNetwork.Internet)
+        {
+            var proxy = "http://127.0.0.1:" + ProxyPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var name in (string[])["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"])
+            {
+                env[name] = proxy;
+            }
+        }
+        if (sdkToJob)
         {
             env["BOXBOT_SDK_FD"] = SdkFd.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
@@ -132,6 +147,10 @@ public sealed partial class SandboxRunner
         {
             JobId = jobId,
             WorkspaceHost = dir.Workspace,
+            WorkspaceBytes = limits.WorkspaceBytes,
+            Script = script,
+            UserNamespace = _userNamespace,
+            ProxyPort = network == JobNetwork.Internet ? ProxyPort : 0,
             RootHost = dir.Root,
             WorkspaceInJob = WorkspaceInJob,
             Interpreter = _options.Python,
@@ -148,14 +167,16 @@ public sealed partial class SandboxRunner
             Gid = gid,
             CpuSeconds = Math.Max(1, (long)Math.Ceiling(limits.Cpu.TotalSeconds)),
             AddressSpaceBytes = limits.MemoryBytes,
-            // RLIMIT_NPROC counts every task of the job user: with a per-job cgroup its pids.max is the job's
-            // own limit and this only a backstop for all jobs at once; without one it is the limit, shared.
-            MaxTasks = cgroup is null ? limits.MaxTasks : limits.MaxTasks * (_options.MaxConcurrentJobs + _options.WarmJobs),
+            // RLIMIT_NPROC counts the tasks of the job's uid in its user namespace: in one of its own (an unprivileged
+            // runner) that is this job alone. As root every job shares the job user's count: with a per-job cgroup its
+            // pids.max is the job's own limit and this only a backstop for all jobs at once; without one it is the limit, shared.
+            MaxTasks = cgroup is null || _userNamespace ? limits.MaxTasks : limits.MaxTasks * (_options.MaxConcurrentJobs + _options.WarmJobs),
             CgroupProcs = cgroup?.ProcsFiles ?? [],
             MaxOpenFiles = limits.MaxOpenFiles,
             MaxFileBytes = limits.WorkspaceBytes,
             ExecFd = ExecFd,
             SdkSocket = sdkSocket,
+            SdkToJob = sdkToJob,
             SdkFd = SdkFd,
             RuntimeHost = runtime,
             RuntimeInJob = RuntimeInJob,

@@ -17,6 +17,9 @@ public sealed partial class SandboxRunner
     /// <summary>After a warm job fails to start, the pool rests this long (jobs start cold meanwhile).</summary>
     private static readonly TimeSpan WarmPause = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a job that took a warm job waits for that job's handshake (normally long done).</summary>
+    private static readonly TimeSpan WarmReadyTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Queue<StartedJob> _warm = new();
     private readonly HashSet<Task> _background = [];
     private int _warming;
@@ -116,7 +119,12 @@ public sealed partial class SandboxRunner
         var (uid, gid) = _jobUser!.Value;
         try
         {
-            job.Directory.WriteScript(request.Script, uid, gid);
+            // The launcher may still be building the job: its workspace is the runner's once the handshake is done.
+            if (!await job.Sdk.WaitReadyAsync(WarmReadyTimeout) || job.Sdk.WorkspacePath is not { } workspace)
+            {
+                throw new IOException("the warm job never handed over its workspace");
+            }
+            JobDirectory.WriteScript(workspace, request.Script, uid, gid, chown: !_userNamespace);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -125,7 +133,8 @@ public sealed partial class SandboxRunner
             return false;
         }
         // Without a host the channel closes its end unserved (and the bootstrap closes the job's).
-        job.Sdk!.Attach(request.Sdk);
+        job.Sdk.Attach(request.Sdk);
+        job.HasSdk = request.Sdk is not null;
         var go = new GoMessage
         {
             Environment = SecretEnvironment(request),

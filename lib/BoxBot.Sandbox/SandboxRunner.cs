@@ -10,8 +10,9 @@ namespace BoxBot.Sandbox;
 
 /// <summary>
 /// Runs jobs, each in a fresh kernel-confined process (see ARCHITECTURE.md, "The sandbox"): at most
-/// <see cref="SandboxRunnerOptions.MaxConcurrentJobs"/> at once, a bounded queue behind them. The
-/// runner itself must be root; jobs run as <see cref="SandboxRunnerOptions.JobUser"/>.
+/// <see cref="SandboxRunnerOptions.MaxConcurrentJobs"/> at once, a bounded queue behind them. As root, jobs run as
+/// <see cref="SandboxRunnerOptions.JobUser"/>; as any other user (the installed unit), jobs run as that user, each
+/// built in a user namespace of its own, and the runner needs no capability at all.
 /// </summary>
 public sealed partial class SandboxRunner : IAsyncDisposable
 {
@@ -24,6 +25,7 @@ public sealed partial class SandboxRunner : IAsyncDisposable
     private bool _staleRemoved;
     private readonly HashSet<Task> _jobs = [];
     private (uint Uid, uint Gid)? _jobUser;
+    private bool _userNamespace;
     private CgroupSupport _cgroups = CgroupSupport.None("not checked yet");
     private int _admitted;
     private int _running;
@@ -61,17 +63,18 @@ public sealed partial class SandboxRunner : IAsyncDisposable
 
     private void ValidateLocked()
     {
-        if (LinuxProcess.EffectiveUid != 0)
-        {
-            throw new SandboxException("the sandbox runner must run as root (it mounts and drops to the job user); "
-                + "running without root is not supported yet: start boxbot-sandbox as root");
-        }
         var user = UnixAccounts.LookupUser(_options.JobUser)
             ?? throw new SandboxException($"job user '{_options.JobUser}' does not exist; create it with: "
                 + $"useradd --system --no-create-home --shell /usr/sbin/nologin {_options.JobUser}");
         if (user.Uid == 0 || user.Gid == 0)
         {
             throw new SandboxException($"job user '{_options.JobUser}' has uid or gid 0; jobs never run as root");
+        }
+        var euid = LinuxProcess.EffectiveUid;
+        if (euid != 0 && euid != user.Uid)
+        {
+            throw new SandboxException($"the sandbox runner runs as uid {euid}, which is neither root nor the job user '{_options.JobUser}' (uid {user.Uid}): "
+                + "unprivileged, it runs jobs as its own user; start it as that user (the boxbot-sandbox unit does) or as root");
         }
         foreach (var (path, what) in (ReadOnlySpan<(string, string)>)[(_options.Python, "interpreter"), (_options.LauncherPath, "launcher"), ("/usr/bin/unshare", "unshare (util-linux)")])
         {
@@ -84,8 +87,15 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         {
             throw new SandboxException($"Limits.MaxOpenFiles must be between 1 and {ExecFd - 1}");
         }
-        Directory.CreateDirectory(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.SetUnixFileMode(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            Directory.CreateDirectory(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(_options.JobsDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SandboxException($"the jobs folder {_options.JobsDir} cannot be made private to uid {euid}: {e.Message}");
+        }
         if (!_staleRemoved)
         {
             // v1 job cgroups sit below the runner's own, which other runners may share (dev up and tests
@@ -100,9 +110,15 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             }
         }
         ValidateSdk();
+        if (euid != 0)
+        {
+            UserNamespaces.Probe();
+        }
         _ = SeccompPolicy.Build(ExecFd); // an unsupported architecture fails here, not per job
         _staleRemoved = true;
-        _jobUser = user;
+        _userNamespace = euid != 0;
+        // In a user namespace the job keeps the runner's own uid and gid: the only ones it maps.
+        _jobUser = euid == 0 ? (user.Uid, user.Gid) : (euid, LinuxProcess.EffectiveGid);
     }
 
     public async Task<JobResult> RunAsync(JobRequest request, CancellationToken cancellationToken = default)
@@ -195,19 +211,18 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         var jobId = NewJobId();
         var (uid, gid) = _jobUser!.Value;
         var venvStamp = warm ? VenvStamp() : "";
-        var dir = JobDirectory.Create(_options.JobsDir, jobId, limits.WorkspaceBytes, uid, gid, script);
+        var dir = JobDirectory.Create(_options.JobsDir, jobId);
         JobCgroup? cgroup = null;
         SdkChannel? sdk = null;
         try
         {
             cgroup = CreateCgroup(jobId, limits);
-            if (sdkChannel)
-            {
-                sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, sdkHost, _logger, jobId, cancellationToken);
-            }
-            var spec = BuildSpec(jobId, dir, secretEnv, limits, uid, gid, sdk?.SocketPath, cgroup, warm, network);
-            var process = JobProcess.Start(_options.LauncherPath, spec, network == JobNetwork.None, dir.Path, limits.OutputBytes);
-            return new StartedJob(jobId, dir, cgroup, sdk, process, warm, venvStamp);
+            // Every job has the socket (the handshake hands the runner its workspace); a warm job's host comes at go.
+            sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, _options.EgressSocket, sdkHost, attachNow: !warm,
+                _logger, jobId, cancellationToken);
+            var spec = BuildSpec(jobId, dir, script, secretEnv, limits, uid, gid, sdk.SocketPath, sdkChannel, cgroup, warm, network);
+            var process = JobProcess.Start(_options.LauncherPath, spec, dir.Path, limits.OutputBytes);
+            return new StartedJob(jobId, dir, cgroup, sdk, process, warm, venvStamp) { HasSdk = sdkChannel };
         }
         catch
         {
@@ -231,17 +246,14 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         try
         {
             var outcome = await job.Process.WaitAsync(limits.Wall, cancellationToken);
-            if (job.Sdk is not null)
-            {
-                // Before the workspace goes away; every attachment's bytes were copied during its call.
-                await job.Sdk.FinishAsync(SdkGrace);
-            }
+            // Every attachment's bytes were copied during its call.
+            await job.Sdk.FinishAsync(SdkGrace);
             var syscall = JobVerdict.SignalOf(outcome.ExitCode) == 31 && outcome.KilledBy == KillReason.None
                 ? await KernelLog.FindSeccompSyscallAsync(outcome.HostPid) : null;
-            var result = JobVerdict.Decide(job.JobId, outcome, job.Directory.WorkspaceFreeBytes(), syscall, job.Cgroup?.OomKilled() ?? false, clock.ElapsedMilliseconds)
+            var result = JobVerdict.Decide(job.JobId, outcome, job.Sdk.WorkspaceFreeBytes(), syscall, job.Cgroup?.OomKilled() ?? false, clock.ElapsedMilliseconds)
                 with
             { StartedWarm = job.Warm };
-            if (job.Sdk is not null)
+            if (job.HasSdk)
             {
                 result = result with { SdkCalls = job.Sdk.Calls, Attachments = job.Sdk.Attachments };
             }

@@ -12,8 +12,17 @@ public sealed record SandboxRunnerOptions
     /// <summary>The interpreter; it and its libraries are bound read-only into each job.</summary>
     public string Python { get; init; } = "/usr/bin/python3";
 
-    /// <summary>Jobs run as this user (never root).</summary>
+    /// <summary>
+    /// Jobs run as this user (never root). A runner that is not root runs jobs as its own user, each in a user namespace
+    /// of its own; this must then name that user.
+    /// </summary>
     public string JobUser { get; init; } = "boxbot-sandbox";
+
+    /// <summary>
+    /// The egress proxy's Unix socket (boxbot-sandbox egress; docs/egress.md), where each connection a network "internet"
+    /// job makes to its proxy port goes. Null: such jobs are refused.
+    /// </summary>
+    public string? EgressSocket { get; init; }
 
     public int MaxConcurrentJobs { get; init; } = 2;
 

@@ -91,10 +91,10 @@ public sealed class RunnerTests
     }
 
     [Test]
-    public async Task A_runner_that_is_not_root_refuses_to_run_jobs_and_says_why()
+    public async Task A_runner_that_is_neither_root_nor_the_job_user_refuses_to_run_jobs_and_says_why()
     {
         var info = new ProcessStartInfo("/usr/bin/setpriv") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])["--reuid=" + SandboxFixture.JobUser, "--regid=" + SandboxFixture.JobUser, "--clear-groups",
+        foreach (var a in (string[])["--reuid=nobody", "--regid=nogroup", "--clear-groups",
             SandboxFixture.TestLauncherPath, "validate", "/nonexistent/jobs"])
         {
             info.ArgumentList.Add(a);
@@ -103,7 +103,7 @@ public sealed class RunnerTests
         var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         Assert.That(process.ExitCode, Is.EqualTo(1), output);
-        Assert.That(output, Does.Contain("must run as root"));
+        Assert.That(output, Does.Contain("which is neither root nor the job user 'boxbot-sandbox'"));
     }
 
     [DllImport("libc")]

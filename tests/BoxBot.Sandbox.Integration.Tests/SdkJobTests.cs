@@ -228,11 +228,12 @@ public sealed class SdkJobTests
         {
             Directory.CreateDirectory(dir + "/workspace");
             Directory.CreateDirectory(dir + "/root");
-            await File.WriteAllTextAsync(dir + "/workspace/main.py", "print('RAN')");
             var spec = new JobSpec
             {
                 JobId = "0000000000000000",
                 WorkspaceHost = dir + "/workspace",
+                WorkspaceBytes = 1 << 20,
+                Script = "print('RAN')",
                 RootHost = dir + "/root",
                 Interpreter = "/usr/bin/python3",
                 Argv = ["python3", "-I", "/workspace/main.py"],
@@ -247,7 +248,7 @@ public sealed class SdkJobTests
                 MaxFileBytes = 1 << 20,
                 SdkSocket = dir + "/no-such.sock",
             };
-            using var process = JobProcess.Start(SandboxFixture.LauncherPath, spec, true, dir, 65536);
+            using var process = JobProcess.Start(SandboxFixture.LauncherPath, spec, dir, 65536);
             var outcome = await process.WaitAsync(TimeSpan.FromSeconds(20), CancellationToken.None);
             var stderr = Encoding.UTF8.GetString(outcome.Stderr);
             Assert.That(outcome.ExitCode, Is.EqualTo(JobLauncher.SetupFailedExitCode), stderr);
@@ -261,7 +262,7 @@ public sealed class SdkJobTests
     }
 
     [Test]
-    public async Task The_sdk_socket_takes_one_connection_and_refuses_a_peer_that_is_not_root()
+    public async Task The_sdk_socket_takes_one_connection_and_refuses_a_peer_that_is_not_the_runners_uid()
     {
         var dir = Directory.CreateTempSubdirectory("boxbot-sdk-peer-").FullName;
         try
@@ -269,7 +270,7 @@ public sealed class SdkJobTests
             // Opened up on purpose (a job folder is 0700 root): here the uid check is the only thing in the way.
             File.SetUnixFileMode(dir, (UnixFileMode)0b111_101_101);
             var host = new FakeHost();
-            using var channel = SdkChannel.Open(dir, dir, "/workspace", host, NullLogger.Instance, "peer-test", CancellationToken.None);
+            using var channel = SdkChannel.Open(dir, dir, "/workspace", null, host, attachNow: true, NullLogger.Instance, "peer-test", CancellationToken.None);
             File.SetUnixFileMode(channel.SocketPath, (UnixFileMode)0b111_111_111);
             var client = $$$"""
                 import socket

@@ -81,6 +81,9 @@ internal static unsafe partial class Libc
     public static partial uint geteuid();
 
     [LibraryImport("libc")]
+    public static partial uint getegid();
+
+    [LibraryImport("libc")]
     public static partial int getppid();
 
     [LibraryImport("libc", SetLastError = true)]

@@ -1,16 +1,16 @@
 using System.Text;
-using static BoxBot.Sandbox.Internal.SandboxNative;
 
 namespace BoxBot.Sandbox.Internal;
 
 /// <summary>
-/// One job's folder on the host: <c>workspace/</c> (a size-limited tmpfs owned by the job user,
-/// holding main.py, written at once or, for a warm job, when its job arrives) and an empty <c>root/</c> the launcher mounts the job's root on. Disposing
-/// unmounts the workspace and deletes the folder, whatever happened to the job.
+/// One job's folder on the host (0700, the runner's): the job's socket, an empty <c>workspace/</c> the launcher mounts
+/// the job's tmpfs workspace on, and an empty <c>root/</c> it mounts the job's root on. Both mounts exist only in the
+/// launcher's own mount namespace, so the runner mounts nothing and nothing outlives the job; the runner reaches the
+/// workspace through the descriptor its <see cref="SdkChannel"/> opened. Disposing deletes the folder.
 /// </summary>
 internal sealed class JobDirectory : IDisposable
 {
-    private bool _mounted;
+    private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     private JobDirectory(string path)
     {
@@ -21,24 +21,14 @@ internal sealed class JobDirectory : IDisposable
     public string Workspace => Path + "/workspace";
     public string Root => Path + "/root";
 
-    public static JobDirectory Create(string jobsDir, string jobId, long workspaceBytes, uint uid, uint gid, string? script)
+    public static JobDirectory Create(string jobsDir, string jobId)
     {
         var dir = new JobDirectory(System.IO.Path.Combine(jobsDir, jobId));
         try
         {
-            Directory.CreateDirectory(dir.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            Directory.CreateDirectory(dir.Workspace, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            Directory.CreateDirectory(dir.Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            if (mount("tmpfs", dir.Workspace, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                    $"size={workspaceBytes},mode=0700,uid={uid},gid={gid}") != 0)
-            {
-                throw new SandboxException($"mounting the workspace tmpfs on {dir.Workspace}: {LastError()}");
-            }
-            dir._mounted = true;
-            if (script is not null)
-            {
-                dir.WriteScript(script, uid, gid);
-            }
+            Directory.CreateDirectory(dir.Path, Private);
+            Directory.CreateDirectory(dir.Workspace, Private);
+            Directory.CreateDirectory(dir.Root, Private);
             return dir;
         }
         catch
@@ -48,64 +38,40 @@ internal sealed class JobDirectory : IDisposable
         }
     }
 
-    /// <summary>Writes the job's script as <c>workspace/main.py</c>, owned by the job user, mode 0600.</summary>
-    public void WriteScript(string script, uint uid, uint gid)
+    /// <summary>
+    /// Writes a warm job's script as <c>main.py</c> (0600) into its workspace, <paramref name="workspace"/> being the
+    /// runner's path to it; chowned to the job user only by a root runner (in a user namespace it is the runner's own uid).
+    /// </summary>
+    public static void WriteScript(string workspace, string script, uint uid, uint gid, bool chown)
     {
-        var main = Workspace + "/main.py";
+        var main = workspace + "/main.py";
         File.WriteAllText(main, script, new UTF8Encoding(false));
         File.SetUnixFileMode(main, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        BoxBot.Linux.LinuxFile.ChangeOwner(main, uid, gid);
+        if (chown)
+        {
+            BoxBot.Linux.LinuxFile.ChangeOwner(main, uid, gid);
+        }
     }
 
-    /// <summary>
-    /// Removes job folders a previous runner left behind when it died mid-job (its workspace tmpfs
-    /// is still mounted); returns how many. Only for folders no running job of this runner uses.
-    /// </summary>
+    /// <summary>Removes job folders a previous runner left behind when it died mid-job; returns how many. Only for folders no running job of this runner uses.</summary>
     public static int RemoveStale(string jobsDir)
     {
         var removed = 0;
         foreach (var path in Directory.GetDirectories(jobsDir))
         {
-            var dir = new JobDirectory(path) { _mounted = true };
-            if (umount2(dir.Workspace, MNT_DETACH) == 0 || !IsMounted(dir.Workspace))
-            {
-                dir._mounted = false;
-                dir.Dispose();
-                removed++;
-            }
+            // Runners before this one mounted workspaces themselves: one that was killed may have left one mounted.
+            _ = SandboxNative.umount2(path + "/workspace", SandboxNative.MNT_DETACH);
+            new JobDirectory(path).Dispose();
+            removed++;
         }
         return removed;
     }
 
-    private static bool IsMounted(string path) =>
-        File.ReadAllText("/proc/self/mountinfo").Contains(" " + path + " ", StringComparison.Ordinal);
-
-    /// <summary>Free bytes left in the workspace (0: the job filled it).</summary>
-    public long WorkspaceFreeBytes()
-    {
-        try
-        {
-            return new DriveInfo(Workspace).AvailableFreeSpace;
-        }
-        catch (IOException)
-        {
-            return -1;
-        }
-    }
-
     public void Dispose()
     {
-        if (_mounted && umount2(Workspace, MNT_DETACH) == 0)
-        {
-            _mounted = false;
-        }
-        if (!_mounted && Directory.Exists(Path))
+        if (Directory.Exists(Path))
         {
             Directory.Delete(Path, recursive: true);
-        }
-        if (_mounted)
-        {
-            throw new IOException($"unmounting {Workspace}: {LastError()}; the folder was left in place");
         }
     }
 }

@@ -43,8 +43,21 @@ internal sealed class JobProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts the launcher in fresh namespaces (a new network namespace unless <paramref name="isolateNetwork"/> is false) and sends it the spec.</summary>
-    public static JobProcess Start(string launcher, JobSpec spec, bool isolateNetwork, string workingDirectory, int outputBytes)
+    /// <summary>
+    /// The namespaces every job gets: PID (unshare forks the launcher as its init, and kills it if unshare dies), mount
+    /// and network (empty: network "internet" reaches out only through the proxy port relayed by the runner). Not IPC
+    /// or UTS: the job's filter kills every System V IPC and POSIX message queue call, and a job cannot set a hostname.
+    /// </summary>
+    private static readonly string[] Namespaces = ["--pid", "--fork", "--kill-child", "--mount", "--net"];
+
+    /// <summary>
+    /// A runner that is not root: a user namespace too, mapping only its own uid and gid (the job's), with the
+    /// capabilities it gives kept across the exec of the launcher, which needs them to build the job and then drops them.
+    /// </summary>
+    private static readonly string[] UserNamespace = ["--user", "--map-current-user", "--keep-caps"];
+
+    /// <summary>Starts the launcher in fresh namespaces (<see cref="Namespaces"/>, and <see cref="UserNamespace"/> for <see cref="JobSpec.UserNamespace"/>) and sends it the spec.</summary>
+    public static JobProcess Start(string launcher, JobSpec spec, string workingDirectory, int outputBytes)
     {
         var info = new ProcessStartInfo(Unshare)
         {
@@ -55,13 +68,9 @@ internal sealed class JobProcess : IDisposable
             // A core dump of unshare (it re-raises the job's fatal signal) lands in the job folder, which is deleted.
             WorkingDirectory = workingDirectory,
         };
-        foreach (var a in (string[])["--pid", "--fork", "--kill-child", "--mount", "--ipc", "--uts"])
+        foreach (var a in spec.UserNamespace ? [.. UserNamespace, .. Namespaces] : Namespaces)
         {
             info.ArgumentList.Add(a);
-        }
-        if (isolateNetwork)
-        {
-            info.ArgumentList.Add("--net");
         }
         info.ArgumentList.Add("--");
         info.ArgumentList.Add(launcher);

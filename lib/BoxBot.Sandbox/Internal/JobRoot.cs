@@ -14,11 +14,37 @@ internal static class JobRoot
 {
     private static readonly string[] Devices = ["null", "zero", "urandom", "random"];
 
-    public static void Build(JobSpec spec)
+    /// <summary>
+    /// Mounts the job's workspace, a tmpfs of <see cref="JobSpec.WorkspaceBytes"/> owned by the job's uid, on its
+    /// folder: in this mount namespace only, so it goes with the job, whoever dies first. Writes a cold job's script
+    /// into it as main.py (0600, the job's).
+    /// </summary>
+    public static void MountWorkspace(JobSpec spec)
     {
         // unshare(1) already makes the new namespace private; saying it again costs nothing and
         // guarantees that nothing below propagates back to the host.
         Check(mount(null, "/", null, MS_REC | MS_PRIVATE, null), "mount / rprivate");
+        var workspace = RequireAbsolute(spec.WorkspaceHost, "workspace_host");
+        if (spec.WorkspaceBytes < 4096)
+        {
+            throw new LaunchFailure($"workspace_bytes {spec.WorkspaceBytes} is below one page");
+        }
+        Check(mount("tmpfs", workspace, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+            $"size={spec.WorkspaceBytes},mode=0700,uid={spec.Uid},gid={spec.Gid}"), "mount the workspace tmpfs on " + workspace);
+        if (spec.Script is { } script)
+        {
+            var main = workspace + "/main.py";
+            File.WriteAllText(main, script, new System.Text.UTF8Encoding(false));
+            File.SetUnixFileMode(main, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            if (!spec.UserNamespace)
+            {
+                LinuxFile.ChangeOwner(main, spec.Uid, spec.Gid); // in a user namespace it is the job's already
+            }
+        }
+    }
+
+    public static void Build(JobSpec spec)
+    {
         var root = RequireAbsolute(spec.RootHost, "root_host");
         Check(mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755"), "mount tmpfs on " + root);
 
@@ -47,7 +73,7 @@ internal static class JobRoot
             var target = root + "/dev/" + name;
             File.WriteAllBytes(target, []);
             Check(mount("/dev/" + name, target, null, MS_BIND, null), "bind /dev/" + name);
-            Check(mount(null, target, null, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC, null), "remount /dev/" + name);
+            Check(mount(null, target, null, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC | KeptFlags(target), null), "remount /dev/" + name);
         }
 
         Directory.CreateDirectory(root + "/proc");
@@ -56,7 +82,7 @@ internal static class JobRoot
         var workspace = root + RequireAbsolute(spec.WorkspaceInJob, "workspace_in_job");
         Directory.CreateDirectory(workspace);
         Check(mount(RequireAbsolute(spec.WorkspaceHost, "workspace_host"), workspace, null, MS_BIND, null), "bind workspace");
-        Check(mount(null, workspace, null, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, null), "remount workspace");
+        Check(mount(null, workspace, null, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | KeptFlags(workspace), null), "remount workspace");
 
         // The pivot_root(".", ".") idiom: the old root ends up stacked on the new one and is then
         // detached, so no path leads back to the host tree.
@@ -115,7 +141,31 @@ internal static class JobRoot
     private static void BindReadOnly(string source, string target, ulong extraFlags)
     {
         Check(mount(source, target, null, MS_BIND | MS_REC, null), "bind " + source);
-        Check(mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extraFlags, null), "remount read-only " + source);
+        Check(mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | extraFlags | KeptFlags(target), null), "remount read-only " + source);
+    }
+
+    /// <summary>
+    /// The flags of the mount at <paramref name="path"/> that a bind remount must repeat: in a user namespace the kernel
+    /// locks them (noexec, and the atime mode), and a remount that would clear one fails with EPERM.
+    /// </summary>
+    private static unsafe ulong KeptFlags(string path)
+    {
+        const ulong StNoexec = 8, StNoatime = 1024, StNodiratime = 2048, StRelatime = 4096;
+        const ulong MsNoatime = 1024, MsNodiratime = 2048, MsRelatime = 1 << 21, MsStrictatime = 1 << 24;
+        var buffer = stackalloc ulong[16]; // struct statvfs on LP64 is 112 bytes; f_flag is the tenth field
+        Check(statvfs(path, buffer), "statvfs " + path);
+        var flag = buffer[9];
+        ulong kept = 0;
+        if ((flag & StNoexec) != 0)
+        {
+            kept |= MS_NOEXEC;
+        }
+        if ((flag & StNodiratime) != 0)
+        {
+            kept |= MsNodiratime;
+        }
+        kept |= (flag & StNoatime) != 0 ? MsNoatime : (flag & StRelatime) != 0 ? MsRelatime : MsStrictatime;
+        return kept;
     }
 
     private static bool Exists(string path) => LinuxFile.LStat(path) is not null;

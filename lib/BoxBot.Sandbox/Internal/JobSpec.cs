@@ -16,8 +16,29 @@ internal sealed record JobSpec
     /// <summary>Job id (lowercase hex), for messages.</summary>
     [JsonPropertyName("job_id")] public required string JobId { get; init; }
 
-    /// <summary>Host path of the job's private workspace (a size-limited tmpfs the runner mounted); bound read-write at <see cref="WorkspaceInJob"/>.</summary>
+    /// <summary>
+    /// Host path of an empty folder the launcher mounts the job's workspace on (a tmpfs of <see cref="WorkspaceBytes"/>,
+    /// owned by the job's uid, in the launcher's own mount namespace only); bound read-write at <see cref="WorkspaceInJob"/>.
+    /// </summary>
     [JsonPropertyName("workspace_host")] public required string WorkspaceHost { get; init; }
+
+    /// <summary>The workspace tmpfs's size.</summary>
+    [JsonPropertyName("workspace_bytes")] public required long WorkspaceBytes { get; init; }
+
+    /// <summary>The script, written as main.py into the fresh workspace; null for a warm job (the runner writes it at go).</summary>
+    [JsonPropertyName("script")] public string? Script { get; init; }
+
+    /// <summary>
+    /// The runner is not root: unshare made a user namespace mapping only the runner's own uid and gid (the job's), and the
+    /// launcher holds capabilities in it alone. It keeps that uid, drops the capabilities, and never calls setuid.
+    /// </summary>
+    [JsonPropertyName("user_namespace")] public bool UserNamespace { get; init; }
+
+    /// <summary>
+    /// Network "internet": the loopback port of the job's own network namespace where the launcher makes a listening socket
+    /// and hands it to the runner, which relays each connection to the egress proxy. 0: no network at all.
+    /// </summary>
+    [JsonPropertyName("proxy_port")] public int ProxyPort { get; init; }
 
     /// <summary>Host path of an empty folder the launcher mounts the job's new root (a small tmpfs) on before pivot_root.</summary>
     [JsonPropertyName("root_host")] public required string RootHost { get; init; }
@@ -37,7 +58,7 @@ internal sealed record JobSpec
     /// <summary>Host paths bound read-only at the same path inside the job (interpreter, its libraries, venv, SDK).</summary>
     [JsonPropertyName("ro_binds")] public required IReadOnlyList<string> ReadOnlyBinds { get; init; }
 
-    /// <summary>The job runs as this uid/gid; the launcher refuses 0.</summary>
+    /// <summary>The job runs as this uid/gid; the launcher refuses 0. With <see cref="UserNamespace"/>, the launcher's own.</summary>
     [JsonPropertyName("uid")] public required uint Uid { get; init; }
     [JsonPropertyName("gid")] public required uint Gid { get; init; }
 
@@ -62,10 +83,15 @@ internal sealed record JobSpec
     [JsonPropertyName("exec_fd")] public int ExecFd { get; init; } = 100;
 
     /// <summary>
-    /// Host path of the Unix socket the runner listens on for this job's SDK channel, or null for no channel.
-    /// The launcher connects to it as root before pivot_root and moves the connection to <see cref="SdkFd"/>.
+    /// Host path of the Unix socket the runner listens on for this job. The launcher connects to it once the workspace is
+    /// mounted and before pivot_root, sends the handshake (<see cref="JobHandshake"/>: with the proxy listener, if any) and
+    /// waits for the runner's answer: by then the runner holds the workspace. The connection then becomes the job's SDK
+    /// channel at <see cref="SdkFd"/>, or is closed before the exec when <see cref="SdkToJob"/> is false.
     /// </summary>
-    [JsonPropertyName("sdk_socket")] public string? SdkSocket { get; init; }
+    [JsonPropertyName("sdk_socket")] public required string SdkSocket { get; init; }
+
+    /// <summary>Whether the job gets the SDK channel (BOXBOT_SDK_FD) after the handshake.</summary>
+    [JsonPropertyName("sdk_to_job")] public bool SdkToJob { get; init; } = true;
 
     /// <summary>The descriptor the SDK connection is moved to (BOXBOT_SDK_FD); kept open across the exec.</summary>
     [JsonPropertyName("sdk_fd")] public int SdkFd { get; init; } = 3;

@@ -13,4 +13,6 @@ internal static class SandboxLogEvents
     public static readonly EventId SdkPeerRefused = new(305, "sdk-peer-refused");
     public static readonly EventId WarmJobFailed = new(306, "warm-job-failed");
     public static readonly EventId Cgroups = new(307, "cgroups");
+    public static readonly EventId EgressUnreachable = new(308, "egress-unreachable");
+    public static readonly EventId HandshakeFailed = new(309, "handshake-failed");
 }

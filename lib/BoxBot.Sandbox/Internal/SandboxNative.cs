@@ -33,6 +33,17 @@ internal static unsafe partial class SandboxNative
     public const int SOCK_STREAM = 1;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int F_SETFD = 2;
+    public const int O_DIRECTORY = 0x10000;
+    public const int AF_INET = 2;
+    public const int SOL_SOCKET = 1;
+    public const int SCM_RIGHTS = 1;
+    public const int MSG_CMSG_CLOEXEC = 0x40000000;
+    public const ulong SIOCGIFFLAGS = 0x8913;
+    public const ulong SIOCSIFFLAGS = 0x8914;
+    public const short IFF_UP = 0x1;
+    public const int PR_CAPBSET_DROP = 24;
+    public const int PR_CAP_AMBIENT = 47;
+    public const int PR_CAP_AMBIENT_CLEAR_ALL = 4;
 
     public const int EAGAIN = 11;
     public const int EPIPE = 32;
@@ -49,6 +60,50 @@ internal static unsafe partial class SandboxNative
     {
         public ushort Family;
         public fixed byte Path[108];
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockaddrIn
+    {
+        public ushort Family;
+        public ushort PortBigEndian;
+        public uint AddressBigEndian;
+        public ulong Zero;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nuint IovLength;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    /// <summary>struct ifreq, for the interface flags: the name, then a union of which only ifr_flags is used.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 40)]
+    public struct IfReqFlags
+    {
+        public fixed byte Name[16];
+        public short Flags;
     }
 
     // pivot_root and execveat have no glibc wrapper (execveat has one only from 2.34 and not everywhere): raw numbers.
@@ -114,6 +169,33 @@ internal static unsafe partial class SandboxNative
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close_range(uint first, uint last, uint flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int bind(int fd, void* address, uint length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int listen(int fd, int backlog);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint sendmsg(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial nint recvmsg(int fd, MsgHdr* message, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int ioctl(int fd, ulong request, void* argument);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int prctl(int option, nuint a2, nuint a3, nuint a4, nuint a5);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int statvfs(string path, ulong* buffer);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int poll(PollFd* fds, nuint count, int timeoutMs);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int capset(uint* header, uint* data);
 
     public static string LastError() => BoxBot.Linux.Errno.Describe(Marshal.GetLastPInvokeError());
 }

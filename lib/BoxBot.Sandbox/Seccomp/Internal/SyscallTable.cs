@@ -52,6 +52,27 @@ internal static class SyscallTable
         new("unshare", 272, 97),
         new("setns", 308, 268),
         // Kernel attack surface a Python script has no business with.
+        // System V IPC and POSIX message queues: jobs share the runner's IPC namespace (no namespace of their own, to
+        // keep the sandbox unit's namespace list short), so they may not use it at all.
+        new("shmget", 29, 194),
+        new("shmat", 30, 196),
+        new("shmctl", 31, 195),
+        new("shmdt", 67, 197),
+        new("semget", 64, 190),
+        new("semop", 65, 193),
+        new("semctl", 66, 191),
+        new("semtimedop", 220, 192),
+        new("msgget", 68, 186),
+        new("msgsnd", 69, 189),
+        new("msgrcv", 70, 188),
+        new("msgctl", 71, 187),
+        new("mq_open", 240, 180),
+        new("mq_unlink", 241, 181),
+        new("mq_timedsend", 242, 182),
+        new("mq_timedreceive", 243, 183),
+        new("mq_notify", 244, 184),
+        new("mq_getsetattr", 245, 185),
+
         new("bpf", 321, 280),
         new("perf_event_open", 298, 241),
         new("io_uring_setup", 425, 425),

@@ -1,0 +1,130 @@
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace BoxBot.Sandbox.Internal;
+
+/// <summary>
+/// A network "internet" job's only way out: the listening socket its launcher made on 127.0.0.1 in the job's own
+/// network namespace, accepted here, in the runner, and each connection piped to the egress proxy's Unix socket
+/// (docs/egress.md), which decides where it may go. The runner itself has no network; the job has nothing but this.
+/// At most <see cref="MaxConnections"/> at once per job; everything closes with the job.
+/// </summary>
+internal sealed class EgressRelay : IDisposable
+{
+    public const int MaxConnections = 32;
+
+    private readonly Socket _listener;
+    private readonly string? _egressSocket;
+    private readonly ILogger _logger;
+    private readonly string _jobId;
+    private readonly CancellationTokenSource _stop;
+    private readonly SemaphoreSlim _slots = new(MaxConnections, MaxConnections);
+
+    private EgressRelay(Socket listener, string? egressSocket, ILogger logger, string jobId, CancellationToken ct)
+    {
+        _listener = listener;
+        _egressSocket = egressSocket;
+        _logger = logger;
+        _jobId = jobId;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+    }
+
+    public static EgressRelay Start(Socket listener, string? egressSocket, ILogger logger, string jobId, CancellationToken ct)
+    {
+        var relay = new EgressRelay(listener, egressSocket, logger, jobId, ct);
+        _ = relay.AcceptLoopAsync();
+        return relay;
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                await _slots.WaitAsync(_stop.Token);
+                client = await _listener.AcceptAsync(_stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            _ = PipeAsync(client);
+        }
+    }
+
+    private async Task PipeAsync(Socket client)
+    {
+        try
+        {
+            using (client)
+            {
+                if (_egressSocket is null)
+                {
+                    await RefuseAsync(client, "this sandbox has no egress proxy configured");
+                    return;
+                }
+                using var upstream = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await upstream.ConnectAsync(new UnixDomainSocketEndPoint(_egressSocket), _stop.Token);
+                }
+                catch (SocketException e)
+                {
+                    _logger.LogWarning(SandboxLogEvents.EgressUnreachable, "job {JobId}: the egress proxy at {Socket} is not reachable: {Message}", _jobId, _egressSocket, e.Message);
+                    await RefuseAsync(client, $"the box's egress proxy is not reachable ({e.SocketErrorCode})");
+                    return;
+                }
+                await Task.WhenAll(CopyAsync(client, upstream), CopyAsync(upstream, client));
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
+        {
+            // The job ended or one side reset: nothing to report.
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>Copies until end of stream, then half-closes the other side, so each direction ends on its own.</summary>
+    private async Task CopyAsync(Socket from, Socket to)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            int n;
+            while ((n = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
+            {
+                var sent = 0;
+                while (sent < n)
+                {
+                    sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, _stop.Token);
+                }
+            }
+            to.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // Reset by either side, or the job ended: close both.
+            from.Dispose();
+            to.Dispose();
+        }
+    }
+
+    private async Task RefuseAsync(Socket client, string why)
+    {
+        var body = why + "\n";
+        var response = $"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";
+        await client.SendAsync(Encoding.UTF8.GetBytes(response), SocketFlags.None, _stop.Token);
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Dispose();
+    }
+}
