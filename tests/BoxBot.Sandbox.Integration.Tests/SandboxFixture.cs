@@ -42,8 +42,12 @@ public sealed class SandboxFixture
         }
     }
 
+    /// <summary>The product's egress proxy (public addresses only) that every fixture runner's internet jobs go through.</summary>
+    public static EgressEndpoint Egress { get; private set; } = null!;
+
     public static SandboxRunnerOptions Options(string name) => new()
     {
+        EgressSocket = Egress.SocketPath,
         JobsDir = Path.Combine(TempRoot, name),
         LauncherPath = LauncherPath,
         Python = "/usr/bin/python3",
@@ -73,6 +77,7 @@ public sealed class SandboxFixture
         }
         EnsureJobUser();
         TempRoot = Directory.CreateTempSubdirectory("boxbot-sandbox-tests-").FullName;
+        Egress = new EgressEndpoint();
         Runner = new SandboxRunner(Options("jobs"), NullLogger.Instance);
         Runner.Validate();
         // Four at once: its RLIMIT_NPROC backstop (max_tasks × (concurrent + warm jobs)) counts only its own jobs,
@@ -98,6 +103,10 @@ public sealed class SandboxFixture
         if (Runner is not null)
         {
             Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain(TempRoot), "workspace mounts left behind");
+        }
+        if (Egress is not null)
+        {
+            await Egress.DisposeAsync();
         }
         if (TempRoot is not null)
         {

@@ -125,4 +125,20 @@ public sealed class UnprivilegedRunnerTests
         Assert.That((status, stdout), Is.EqualTo(("ok - 0 cold", "False False\nunreachable\n")), stderr);
         Assert.That(listener.Pending(), Is.False);
     }
+
+    [Test]
+    public async Task An_internet_job_goes_out_only_through_the_egress_proxy_which_refuses_the_boxs_loopback()
+    {
+        await using var egress = new EgressEndpoint();
+        const string script = """
+            import urllib.error, urllib.request
+            try:
+                urllib.request.urlopen('http://127.0.0.1:9/', timeout=10); print('FETCHED')
+            except urllib.error.HTTPError as e:
+                print(e.code, e.read().decode().strip())
+            """;
+        var (status, stdout, stderr) = await RunAsync(_home, script, "internet", egress.SocketPath);
+        Assert.That(status, Is.EqualTo("ok - 0 cold"), stderr);
+        Assert.That(stdout, Does.StartWith("403 127.0.0.1"), stderr);
+    }
 }
