@@ -77,7 +77,7 @@ public static class InstallLayout
         new("/var/lib/boxbot/identity.key", LayoutKind.File, "boxbot", "boxbot", PrivateFile, true, "the key registration codes are hashed under (made by the package at install)"),
         new("/var/lib/boxbot-sandbox", LayoutKind.Directory, "boxbot-sandbox", "boxbot-sandbox", GroupDirectory, true, "the sandbox's state; group boxbot-sandbox lets the agent reach the venv"),
         new("/var/lib/boxbot-sandbox/venv", LayoutKind.Directory, "boxbot", "boxbot", PublicDirectory, true, "approved Python packages: written by the agent, read-only to jobs"),
-        new("/var/lib/boxbot-sandbox/jobs", LayoutKind.Directory, "root", "root", PrivateDirectory, false, "job folders (made by the runner)"),
+        new("/var/lib/boxbot-sandbox/jobs", LayoutKind.Directory, "boxbot-sandbox", "boxbot-sandbox", PrivateDirectory, true, "job folders: the runner's, the only place its unit may write"),
         new("/var/lib/boxbot-webhook", LayoutKind.Directory, "boxbot-webhook", "boxbot-webhook", PrivateDirectory, true, "the webhook's inbound spool"),
         new("/var/lib/boxbot-perception", LayoutKind.Directory, "boxbot-perception", "boxbot-perception", PrivateDirectory, true, "the perception daemon's state"),
         new("/var/lib/boxbot-plugins", LayoutKind.Directory, "boxbot-plugins", "boxbot-plugins", PrivateDirectory, true, "plugins, staging, artifacts"),
@@ -125,12 +125,15 @@ public static class InstallLayout
         (Daemons.Sandbox.ServiceUser, [Daemons.Agent.ServiceUser], "the agent writes the venv below /var/lib/boxbot-sandbox"),
     ];
 
-    /// <summary>The user a daemon's unit runs it as: its service user, except the sandbox runner (root; docs/security.md).</summary>
+    /// <summary>The user a daemon's unit runs it as: its service user (the sandbox runner too: it builds jobs in user namespaces).</summary>
     public static string UnitUser(DaemonInfo daemon)
     {
         ArgumentNullException.ThrowIfNull(daemon);
-        return daemon == Daemons.Sandbox ? "root" : daemon.ServiceUser;
+        return daemon.ServiceUser;
     }
+
+    /// <summary>The egress proxy's service (<c>boxbot-sandbox egress</c>, DynamicUser): network "internet" jobs' only way out.</summary>
+    public const string EgressService = "boxbot-egress.service";
 
     /// <summary>The unit name of a daemon's service (<c>boxbot-agent.service</c>).</summary>
     public static string Service(DaemonInfo daemon)

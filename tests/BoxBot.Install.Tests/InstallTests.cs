@@ -136,10 +136,7 @@ public sealed class InstallTests
             Assert.That(status["NoNewPrivs"], Is.EqualTo("1"), unit);
             Assert.That(status["Seccomp"], Is.EqualTo("2"), unit + " runs under a seccomp filter");
             Assert.That(Show(unit, "User")["User"], Is.EqualTo(InstallLayout.UnitUser(daemon)), unit);
-            if (daemon != Daemons.Sandbox)
-            {
-                Assert.That(status["CapBnd"], Is.EqualTo("0000000000000000"), unit + " has no capabilities at all");
-            }
+            Assert.That(status["CapBnd"], Is.EqualTo("0000000000000000"), unit + " has no capabilities at all");
         }
     }
 

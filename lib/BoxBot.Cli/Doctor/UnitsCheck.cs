@@ -26,7 +26,7 @@ internal static class UnitsCheck
 
     public static readonly IReadOnlyList<UnitExpectation> Units =
         [.. new[] { Daemons.Agent, Daemons.Sandbox, Daemons.Webhook, Daemons.Perception, Daemons.PluginHost }
-            .Select(d => new UnitExpectation(d, InstallLayout.UnitUser(d), EmptyCapabilities: d != Daemons.Sandbox))];
+            .Select(d => new UnitExpectation(d, InstallLayout.UnitUser(d), EmptyCapabilities: true))];
 
     /// <summary>Property → the value every unit must show.</summary>
     public static readonly IReadOnlyList<(string Key, string Value)> Hardening =
