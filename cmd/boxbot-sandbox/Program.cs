@@ -10,6 +10,13 @@ if (args is ["exec"])
     return JobLauncher.Exec();
 }
 
+// `boxbot-sandbox egress` is the egress proxy (boxbot-egress.service): a daemon of its own, in its own unit with the
+// network the runner lacks. Dispatched before PrivateMounts, which is the runner's and would re-execute it.
+if (args is ["egress", ..])
+{
+    return await EgressMain.RunAsync(args[1..]);
+}
+
 // The daemon's own mounts (job workspaces) live in a mount namespace of its own and die with it.
 PrivateMounts.Enter(args);
 
