@@ -10,6 +10,13 @@ if (args is ["exec"])
     return JobLauncher.Exec();
 }
 
+// `boxbot-sandbox egress` is the egress proxy (boxbot-egress.service): a daemon of its own, in its own unit with the
+// network the runner lacks.
+if (args is ["egress", ..])
+{
+    return await EgressMain.RunAsync(args[1..]);
+}
+
 return await DaemonMain.RunAsync(Daemons.Sandbox,
     "runs agent-written Python scripts, one kernel-confined process per job (sandbox.run, callable by the agent's uid only).",
     args, static () => new SandboxService());
