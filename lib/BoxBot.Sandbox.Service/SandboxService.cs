@@ -19,6 +19,7 @@ public sealed class SandboxService : IDaemonService
     private string? _unavailable;
     private SandboxLimits _limits = SandboxLimits.Default;
     private AgentSdkHost? _sdkHost;
+    private DevEgress? _devEgress;
 
     public Task StartAsync(DaemonContext context, CancellationToken cancellationToken)
     {
@@ -39,6 +40,10 @@ public sealed class SandboxService : IDaemonService
             VenvPath = context.Paths.SandboxVenv,
             EgressSocket = context.Paths.EgressSocket,
         };
+        if (context.Paths.IsDevelopment)
+        {
+            _devEgress = DevEgress.Start(context.Paths.EgressSocket, context.Loggers.CreateLogger("egress"));
+        }
         _sdkHost = new AgentSdkHost(context.Paths.SocketPath(Daemons.Agent), context.Config.Ipc.RequestTimeout);
         _runner = new SandboxRunner(options, context.Loggers.CreateLogger<SandboxRunner>());
         try
@@ -158,6 +163,10 @@ public sealed class SandboxService : IDaemonService
 
     public async ValueTask DisposeAsync()
     {
+        if (_devEgress is not null)
+        {
+            await _devEgress.DisposeAsync();
+        }
         if (_runner is not null)
         {
             await _runner.DisposeAsync();

@@ -189,27 +189,39 @@ public sealed class InstallTests
     [DependsOnTest(nameof(A_sandbox_job_runs_and_one_that_forks_is_killed_by_seccomp), AllowFailure = true)]
     public void An_internet_job_cannot_reach_loopback()
     {
-        // Port 9 (discard): nothing listens, so a reachable address answers at once with "connection refused".
+        // A server on the box's loopback: reachable from outside the sandbox, directly and with no proxy in the way.
+        _box.Ok("(setsid python3 -m http.server 9099 --bind 127.0.0.1 --directory /root >/dev/null 2>&1 &); sleep 1");
         _box.Ok("""
             cat >/root/net.py <<'PY'
-            import socket
+            import socket, urllib.error, urllib.request
             s = socket.socket()
             s.settimeout(3)
             try:
-                s.connect(("127.0.0.1", 9))
-                print("reached: connected")
-            except ConnectionRefusedError:
-                print("reached: refused")
+                s.connect(("127.0.0.1", 9099))
+                print("direct: connected")
             except OSError as e:
-                print("blocked:", type(e).__name__, e)
+                print("direct:", type(e).__name__)
+            try:
+                print("http:", urllib.request.urlopen("http://127.0.0.1:9099/", timeout=10).status)
+            except urllib.error.HTTPError as e:
+                print("http:", e.code, e.read().decode().strip())
+            except OSError as e:
+                print("http:", type(e).__name__)
             PY
             """);
-
-        // The probe can tell: outside the sandbox unit loopback answers.
-        Assert.That(_box.Ok("python3 /root/net.py"), Does.StartWith("reached"));
-        var job = _box.Exec("boxbot sandbox run --network internet /root/net.py", TimeSpan.FromSeconds(60));
-        Assert.That(job.ExitCode, Is.Zero, job.ToString());
-        Assert.That(job.Stdout, Does.StartWith("blocked"), "the sandbox unit's IPAddressDeny= keeps jobs off loopback");
+        try
+        {
+            Assert.That(_box.Ok("python3 /root/net.py"), Is.EqualTo("direct: connected\nhttp: 200\n"), "outside the sandbox loopback answers");
+            var job = _box.Exec("boxbot sandbox run --network internet /root/net.py", TimeSpan.FromSeconds(60));
+            Assert.That(job.ExitCode, Is.Zero, job.ToString());
+            // Its own namespace's loopback has nothing on 9099; the egress proxy (boxbot-egress, a unit of its own) refuses the box's.
+            Assert.That(job.Stdout, Does.StartWith("direct: ConnectionRefusedError\nhttp: 403 127.0.0.1"), job.ToString());
+            Assert.That(_box.Ok("systemctl is-active boxbot-egress.service").Trim(), Is.EqualTo("active"), "socket-activated by the job's request");
+        }
+        finally
+        {
+            _box.Exec("pkill -f 'http.server 9099'");
+        }
     }
 
     [Test]

@@ -382,14 +382,14 @@ public class DoctorParserTests
     }
 
     [Test]
-    public void Reaching_loopback_from_a_job_fails_on_an_installed_box_warns_on_a_development_box_and_blocked_passes()
+    public void A_tunnel_the_egress_proxy_opens_to_loopback_fails_on_any_box_and_a_refused_one_passes()
     {
         ProbeTarget[] targets = [new("loopback-ssh", IPAddress.Loopback, 22), new("gateway", IPAddress.Parse("192.168.2.1"), 80), new("loopback-webhook", IPAddress.Loopback, 8443)];
         var result = new SandboxRunResult
         {
             JobId = "j2",
             Status = "ok",
-            Stdout = "boxbot-doctor-net loopback-ssh ECONNREFUSED\nboxbot-doctor-net gateway timeout\nboxbot-doctor-net loopback-webhook EPERM\n",
+            Stdout = "boxbot-doctor-net loopback-ssh proxy-200\nboxbot-doctor-net gateway proxy-403\nboxbot-doctor-net loopback-webhook proxy-403\n",
             Stderr = "",
         };
 
@@ -397,10 +397,10 @@ public class DoctorParserTests
         var development = SandboxProbes.EvaluateNetwork(targets, result, null, development: true, cgroupV1: false);
 
         Assert.That(installed.Select(f => f.Status), Is.EqualTo(new[] { FindingStatus.Fail, FindingStatus.Ok, FindingStatus.Ok }));
-        Assert.That(installed[0].Message, Does.Contain("127.0.0.1:22").And.Contain("IPAddressDeny= is not in force").And.Contain("cgroup v1"));
-        Assert.That(development[0].Status, Is.EqualTo(FindingStatus.Warn));
-        Assert.That(development[0].Message, Does.Contain("no unit IPAddressDeny outside systemd"));
-        var cut = SandboxProbes.EvaluateNetwork(targets, result with { Stdout = "boxbot-doctor-net loopback-ssh timeout\n", Status = "killed", KilledBy = "seccomp" }, null, false, false);
+        Assert.That(installed[0].Message, Does.Contain("127.0.0.1:22").And.Contain("egress proxy opened a tunnel"));
+        Assert.That(development[0].Status, Is.EqualTo(FindingStatus.Fail));
+        Assert.That(development[0].Fix, Does.Contain("boxbot dev up"));
+        var cut = SandboxProbes.EvaluateNetwork(targets, result with { Stdout = "boxbot-doctor-net loopback-ssh proxy-403\n", Status = "killed", KilledBy = "seccomp" }, null, false, false);
         Assert.That(cut.Select(f => f.Status), Is.EqualTo(new[] { FindingStatus.Ok, FindingStatus.Fail, FindingStatus.Fail }), "a target the job never tried is not a pass");
     }
 

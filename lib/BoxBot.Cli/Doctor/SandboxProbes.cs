@@ -39,10 +39,10 @@ internal static class SandboxProbes
     private const int SeccompJobTimeoutSeconds = 10;
     private const int NetworkJobTimeoutSeconds = 15;
 
-    // Reachable: the connection was made, or the host answered with a reset. Blocked: nothing came back, or the local
-    // stack refused to send (IPAddressDeny= gives EPERM; an unreachable route gives ENETUNREACH/EHOSTUNREACH).
-    private static readonly HashSet<string> Reachable = ["connected", "ECONNREFUSED"];
-    private static readonly HashSet<string> Blocked = ["timeout", "EPERM", "EACCES", "ENETUNREACH", "EHOSTUNREACH"];
+    // A network = internet job has its own network namespace: the only way out is its proxy port, relayed to the egress
+    // proxy. Reachable: the proxy opened the tunnel (200). Blocked: the proxy refused it (403, not a public address).
+    private static readonly HashSet<string> Reachable = ["proxy-200"];
+    private static readonly HashSet<string> Blocked = ["proxy-403"];
 
     public static async Task<IReadOnlyList<Finding>> RunAsync(DoctorContext context, CancellationToken cancellationToken)
     {
@@ -104,10 +104,13 @@ internal static class SandboxProbes
             .Append("TARGETS = [").Append(list).Append("]\n")
             .Append("for label, host, port in TARGETS:\n")
             .Append("    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n")
-            .Append("    s.settimeout(").Append(ConnectTimeoutSeconds).Append(")\n")
+            .Append("    s.settimeout(").Append(ConnectTimeoutSeconds * 5).Append(")\n")
             .Append("    try:\n")
-            .Append("        s.connect((host, port))\n")
-            .Append("        outcome = 'connected'\n")
+            .Append("        s.connect(('127.0.0.1', 3128))\n")
+            .Append("        target = ('[%s]:%d' if ':' in host else '%s:%d') % (host, port)\n")
+            .Append("        s.sendall(('CONNECT %s HTTP/1.1\\r\\nHost: %s\\r\\n\\r\\n' % (target, target)).encode())\n")
+            .Append("        words = s.makefile('rb').readline().split()\n")
+            .Append("        outcome = 'proxy-' + (words[1].decode() if len(words) > 1 else 'closed')\n")
             .Append("    except socket.timeout:\n")
             .Append("        outcome = 'timeout'\n")
             .Append("    except OSError as e:\n")
@@ -134,8 +137,8 @@ internal static class SandboxProbes
     }
 
     /// <summary>
-    /// The verdict on the network probe. Reachable is a failure on an installed box (the sandbox unit's IPAddressDeny=
-    /// is not in force) and a warning on a development box, where no unit and so no IPAddressDeny= exists.
+    /// The verdict on the network probe, which asks the job's proxy port for a tunnel to each target: the egress proxy must
+    /// refuse every one (403). A tunnel it opened is a failure on any box: the dev tree's sandbox daemon serves the same proxy.
     /// </summary>
     public static IReadOnlyList<Finding> EvaluateNetwork(IReadOnlyList<ProbeTarget> targets, SandboxRunResult? result, string? callError, bool development, bool cgroupV1)
     {
@@ -160,13 +163,11 @@ internal static class SandboxProbes
             }
             else if (Reachable.Contains(outcome))
             {
-                var what = $"network probe: a network = internet job reached {target.Endpoint} ({target.Label}: {outcome})";
-                findings.Add(development
-                    ? Finding.Warn(Group, id, what + ": expected on a development box (no unit IPAddressDeny outside systemd)",
-                        "sudo apt-get install boxbot  # installed, boxbot-sandbox.service's IPAddressDeny= blocks local addresses")
-                    : Finding.Fail(Group, id, what + ": boxbot-sandbox.service's IPAddressDeny= is not in force" +
-                                              (cgroupV1 ? "; this host runs cgroup v1, where systemd cannot enforce IPAddressDeny= (boot with systemd.unified_cgroup_hierarchy=1)" : ""),
-                        "systemctl show boxbot-sandbox.service -p IPAddressDeny && sudo apt-get install --reinstall boxbot && sudo systemctl restart boxbot-sandbox.service"));
+                var what = $"network probe: the egress proxy opened a tunnel for a network = internet job to {target.Endpoint} ({target.Label}: {outcome})";
+                findings.Add(Finding.Fail(Group, id, what + ": it must refuse every address that is not public",
+                    development
+                        ? "boxbot dev down && boxbot dev up  # the dev sandbox daemon serves the egress proxy"
+                        : "systemctl cat boxbot-egress.socket && sudo apt-get install --reinstall boxbot && sudo systemctl restart boxbot-egress.socket boxbot-egress.service"));
             }
             else
             {

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
-using Microsoft.Win32.SafeHandles;
 using BoxBot.Sandbox.Sdk;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace BoxBot.Sandbox.Internal;
 
