@@ -58,18 +58,16 @@ public partial class DoctorTests
     }
 
     [Test]
-    public void Loopback_is_reachable_from_internet_jobs_outside_systemd_which_a_development_box_reports_as_a_warning()
+    public void Loopback_is_refused_to_internet_jobs_by_the_dev_sandbox_daemons_egress_proxy()
     {
         var findings = Findings(Doctor(_box!, "--json").Stdout);
 
-        // No systemd here, so no unit IPAddressDeny=: loopback answers a network = internet job (a refused connect is an
-        // answer). On an installed box the same outcome is a failure (DoctorParserTests).
+        // The dev tree's sandbox daemon serves the same egress proxy as the boxbot-egress unit: loopback is refused (403).
         foreach (var id in new[] { "sandbox.network.loopback-ssh", "sandbox.network.loopback-webhook" })
         {
             var f = findings.Single(f => f.Id == id);
-            Assert.That(f.Status, Is.EqualTo("warn"), id);
-            Assert.That(f.Message, Does.Contain("127.0.0.1:").And.Contain("(no unit IPAddressDeny outside systemd)"), id);
-            Assert.That(f.Fix, Is.Not.Null, id);
+            Assert.That(f.Status, Is.EqualTo("ok"), id);
+            Assert.That(f.Message, Does.Contain("127.0.0.1:").And.Contain("proxy-403"), id);
         }
     }
 

@@ -146,7 +146,8 @@ internal static class JobRoot
 
     /// <summary>
     /// The flags of the mount at <paramref name="path"/> that a bind remount must repeat: in a user namespace the kernel
-    /// locks them (noexec, and the atime mode), and a remount that would clear one fails with EPERM.
+    /// locks them (read-only, nosuid, nodev, noexec, and the atime mode: systemd's private /dev is read-only), and a
+    /// remount that would clear one fails with EPERM.
     /// </summary>
     private static unsafe ulong KeptFlags(string path)
     {
@@ -155,7 +156,11 @@ internal static class JobRoot
         var buffer = stackalloc ulong[16]; // struct statvfs on LP64 is 112 bytes; f_flag is the tenth field
         Check(statvfs(path, buffer), "statvfs " + path);
         var flag = buffer[9];
+        const ulong StRdonly = 1, StNosuid = 2, StNodev = 4;
         ulong kept = 0;
+        kept |= (flag & StRdonly) != 0 ? MS_RDONLY : 0;
+        kept |= (flag & StNosuid) != 0 ? MS_NOSUID : 0;
+        kept |= (flag & StNodev) != 0 ? MS_NODEV : 0;
         if ((flag & StNoexec) != 0)
         {
             kept |= MS_NOEXEC;
