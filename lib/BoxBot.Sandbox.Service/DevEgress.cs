@@ -27,14 +27,8 @@ internal sealed class DevEgress : IAsyncDisposable
     {
         try
         {
-            if (File.Exists(path) && BoxBot.Linux.LinuxFile.LStat(path) is { IsSocket: true })
-            {
-                File.Delete(path); // a dev daemon before this one left it
-            }
-            var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            listener.Bind(new UnixDomainSocketEndPoint(path));
-            listener.Listen(64);
-            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            // The egress daemon's own listen: a socket a dev daemon before this one left is replaced, a live one refused.
+            var (listener, _) = EgressMain.ListenAt(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             logger.LogInformation("development layout: serving the egress proxy on {Socket}", path);
             return new DevEgress(listener, path, logger);
         }

@@ -155,16 +155,26 @@ public static class EgressMain
             throw new IOException("no socket from systemd and no --socket: start boxbot-egress.socket (systemctl start boxbot-egress.socket), "
                 + "or pass --socket PATH to listen elsewhere");
         }
-        ClaimPath(expected);
+        var (listener, created) = ListenAt(expected, SocketMode);
+        return (listener, expected, created);
+    }
+
+    /// <summary>
+    /// Listens on a socket made at <paramref name="path"/> with <paramref name="mode"/> (a stale socket there is replaced,
+    /// a live one or any other file refused with an <see cref="IOException"/>); also the dev sandbox daemon's (DevEgress).
+    /// </summary>
+    internal static (Socket Listener, FileStatus? Created) ListenAt(string path, UnixFileMode mode)
+    {
+        ClaimPath(path);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            listener.Bind(new UnixDomainSocketEndPoint(expected));
+            listener.Bind(new UnixDomainSocketEndPoint(path));
             // The mode is set before listen(): until then a connect is refused, so nobody gets in under the umask's mode.
-            File.SetUnixFileMode(expected, SocketMode);
-            var created = LinuxFile.LStat(expected);
+            File.SetUnixFileMode(path, mode);
+            var created = LinuxFile.LStat(path);
             listener.Listen(64);
-            return (listener, expected, created);
+            return (listener, created);
         }
         catch
         {

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using BoxBot.Sandbox.Egress.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace BoxBot.Sandbox.Internal;
@@ -77,7 +78,10 @@ internal sealed class EgressRelay : IDisposable
                     await RefuseAsync(client, $"the box's egress proxy is not reachable ({e.SocketErrorCode})");
                     return;
                 }
-                await Task.WhenAll(CopyAsync(client, upstream), CopyAsync(upstream, client));
+                // The egress proxy's own pipe: both directions, each half-closed on its own end of stream, a reset ends both.
+                // No idle limit here: the proxy applies its own.
+                using var clientStream = new NetworkStream(client, ownsSocket: false);
+                await Relay.RunAsync(clientStream, client, upstream, endWithOrigin: false, Timeout.InfiniteTimeSpan, _stop.Token);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
@@ -87,31 +91,6 @@ internal sealed class EgressRelay : IDisposable
         finally
         {
             _slots.Release();
-        }
-    }
-
-    /// <summary>Copies until end of stream, then half-closes the other side, so each direction ends on its own.</summary>
-    private async Task CopyAsync(Socket from, Socket to)
-    {
-        var buffer = new byte[16 * 1024];
-        try
-        {
-            int n;
-            while ((n = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token)) > 0)
-            {
-                var sent = 0;
-                while (sent < n)
-                {
-                    sent += await to.SendAsync(buffer.AsMemory(sent, n - sent), SocketFlags.None, _stop.Token);
-                }
-            }
-            to.Shutdown(SocketShutdown.Send);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            // Reset by either side, or the job ended: close both.
-            from.Dispose();
-            to.Dispose();
         }
     }
 

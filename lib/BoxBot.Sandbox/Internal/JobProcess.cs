@@ -48,13 +48,13 @@ internal sealed class JobProcess : IDisposable
     /// and network (empty: network "internet" reaches out only through the proxy port relayed by the runner). Not IPC
     /// or UTS: the job's filter kills every System V IPC and POSIX message queue call, and a job cannot set a hostname.
     /// </summary>
-    private static readonly string[] Namespaces = ["--pid", "--fork", "--kill-child", "--mount", "--net"];
+    internal static readonly string[] Namespaces = ["--pid", "--fork", "--kill-child", "--mount", "--net"];
 
     /// <summary>
     /// A runner that is not root: a user namespace too, mapping only its own uid and gid (the job's), with the
     /// capabilities it gives kept across the exec of the launcher, which needs them to build the job and then drops them.
     /// </summary>
-    private static readonly string[] UserNamespace = ["--user", "--map-current-user", "--keep-caps"];
+    internal static readonly string[] UserNamespace = ["--user", "--map-current-user", "--keep-caps"];
 
     /// <summary>Starts the launcher in fresh namespaces (<see cref="Namespaces"/>, and <see cref="UserNamespace"/> for <see cref="JobSpec.UserNamespace"/>) and sends it the spec.</summary>
     public static JobProcess Start(string launcher, JobSpec spec, string workingDirectory, int outputBytes)

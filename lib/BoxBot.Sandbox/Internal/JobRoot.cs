@@ -149,13 +149,11 @@ internal static class JobRoot
     /// locks them (read-only, nosuid, nodev, noexec, and the atime mode: systemd's private /dev is read-only), and a
     /// remount that would clear one fails with EPERM.
     /// </summary>
-    private static unsafe ulong KeptFlags(string path)
+    private static ulong KeptFlags(string path)
     {
         const ulong StNoexec = 8, StNoatime = 1024, StNodiratime = 2048, StRelatime = 4096;
         const ulong MsNoatime = 1024, MsNodiratime = 2048, MsRelatime = 1 << 21, MsStrictatime = 1 << 24;
-        var buffer = stackalloc ulong[16]; // struct statvfs on LP64 is 112 bytes; f_flag is the tenth field
-        Check(statvfs(path, buffer), "statvfs " + path);
-        var flag = buffer[9];
+        var flag = StatVfs(path)?.Flags ?? throw new LaunchFailure("statvfs " + path + ": " + LastError());
         const ulong StRdonly = 1, StNosuid = 2, StNodev = 4;
         ulong kept = 0;
         kept |= (flag & StRdonly) != 0 ? MS_RDONLY : 0;

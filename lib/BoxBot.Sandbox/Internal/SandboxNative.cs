@@ -189,7 +189,16 @@ internal static unsafe partial class SandboxNative
     public static partial int prctl(int option, nuint a2, nuint a3, nuint a4, nuint a5);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int statvfs(string path, ulong* buffer);
+    private static partial int statvfs(string path, ulong* buffer);
+
+    /// <summary>statvfs(3): the mount's ST_* flags and the bytes free to an unprivileged writer; null (errno set) on failure.</summary>
+    public static (ulong Flags, long FreeBytes)? StatVfs(string path)
+    {
+        // struct statvfs on LP64 is 112 bytes: f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree,
+        // f_favail, f_fsid, f_flag, f_namemax, spare.
+        var buffer = stackalloc ulong[16];
+        return statvfs(path, buffer) == 0 ? (buffer[9], (long)(buffer[4] * buffer[1])) : null;
+    }
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int poll(PollFd* fds, nuint count, int timeoutMs);

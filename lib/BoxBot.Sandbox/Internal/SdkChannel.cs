@@ -113,15 +113,8 @@ internal sealed class SdkChannel : IDisposable
     }
 
     /// <summary>Free bytes left in the workspace (0: the job filled it), or -1 when the runner never got hold of it.</summary>
-    public unsafe long WorkspaceFreeBytes()
-    {
-        if (WorkspacePath is not { } path)
-        {
-            return -1;
-        }
-        var buffer = stackalloc ulong[16]; // struct statvfs: f_bsize, f_frsize, f_blocks, f_bfree, f_bavail, ...
-        return SandboxNative.statvfs(path, buffer) == 0 ? (long)(buffer[4] * buffer[1]) : -1;
-    }
+    public long WorkspaceFreeBytes() =>
+        WorkspacePath is { } path && SandboxNative.StatVfs(path) is { } stat ? stat.FreeBytes : -1;
 
     private async Task ServeAsync()
     {

@@ -13,7 +13,7 @@ internal static class UserNamespaces
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var a in (string[])["--user", "--map-current-user", "--keep-caps", "--pid", "--fork", "--kill-child", "--mount", "--net", "--", "/bin/true"])
+        foreach (var a in (string[])[.. JobProcess.UserNamespace, .. JobProcess.Namespaces, "--", "/bin/true"])
         {
             info.ArgumentList.Add(a);
         }
