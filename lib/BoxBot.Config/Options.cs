@@ -118,6 +118,13 @@ public sealed record SandboxOptions(
         : this("", "boxbot-sandbox", "/usr/bin/python3", 2, 16, 2, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), 256, 64, 64, 64, 64) { }
 
     public static SandboxOptions Default { get; } = new();
+
+    /// <summary>
+    /// The longest a <c>sandbox.run</c> call may take: the job after waiting behind a full queue (every place ahead of it
+    /// a whole job's time) plus start-up. The sandbox daemon and the agent, which relays the call, use this one figure,
+    /// so a queued job is never cut off by the relay while the sandbox would still run it.
+    /// </summary>
+    public TimeSpan LongestRunCall => Timeout * (1 + (QueueLength + MaxConcurrentJobs - 1) / MaxConcurrentJobs) + TimeSpan.FromSeconds(30);
 }
 
 /// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>

@@ -48,6 +48,9 @@ public sealed record SkillSaveRequest(
 /// <summary>CLI → agent: run a script, naming the secrets it may use.</summary>
 public sealed record SandboxRunRequest
 {
+    /// <summary>The largest script a job may have, in bytes of UTF-8 (the agent, the sandbox and the CLI all count it so).</summary>
+    public const int MaxScriptBytes = 256 * 1024;
+
     [JsonPropertyName("script")] public required string Script { get; init; }
     [JsonPropertyName("secrets")] public IReadOnlyList<string> Secrets { get; init; } = [];
     [JsonPropertyName("timeout_s")] public int? TimeoutSeconds { get; init; }
@@ -73,7 +76,7 @@ public sealed record SandboxRunResult
     /// <summary>"ok" (exit 0), "error" (non-zero exit or setup failure), "killed" (a limit or the filter ended it).</summary>
     [JsonPropertyName("status")] public required string Status { get; init; }
     [JsonPropertyName("exit_code")] public int? ExitCode { get; init; }
-    /// <summary>"timeout", "memory", "output", "disk", "seccomp" or "signal" when killed.</summary>
+    /// <summary>"timeout", "memory", "output", "disk", "tasks", "seccomp" or "signal" when killed.</summary>
     [JsonPropertyName("killed_by")] public string? KilledBy { get; init; }
     /// <summary>The forbidden syscall, when the kernel's audit trail names it.</summary>
     [JsonPropertyName("syscall")] public string? Syscall { get; init; }
@@ -88,6 +91,11 @@ public sealed record SandboxRunResult
     [JsonPropertyName("attachments")] public IReadOnlyList<SandboxAttachment> Attachments { get; init; } = [];
     /// <summary>Why the job could not run at all (setup failure), for the caller.</summary>
     [JsonPropertyName("error")] public string? Error { get; init; }
+    /// <summary>
+    /// What the box's rules had to do with how the job ended, for a person: the limit, its value for this job, and what
+    /// changes it. Null when nothing of the box's stopped the job.
+    /// </summary>
+    [JsonPropertyName("explanation")] public string? Explanation { get; init; }
 }
 
 /// <summary>A file a job returned; <c>content</c> is base64 on the wire.</summary>
@@ -108,7 +116,7 @@ public sealed record SecretList([property: JsonPropertyName("names")] IReadOnlyL
 
 public sealed record Done([property: JsonPropertyName("done")] bool Value);
 
-[JsonSourceGenerationOptions(WriteIndented = false)]
+[JsonSourceGenerationOptions(RespectNullableAnnotations = true, WriteIndented = false)]
 [JsonSerializable(typeof(SandboxRunRequest))]
 [JsonSerializable(typeof(SandboxJob))]
 [JsonSerializable(typeof(SandboxRunResult))]

@@ -19,7 +19,7 @@ namespace BoxBot.Sandbox.Service;
 public static class EgressMain
 {
     /// <summary>Where boxbot-egress.socket listens; an inherited socket must be bound here unless --socket says otherwise.</summary>
-    public const string DefaultSocketPath = InstallLayout.RuntimeDir + "/egress.sock";
+    public const string DefaultSocketPath = InstallLayout.EgressSocket;
 
     private const string Description =
         "the egress proxy, the only way sandbox jobs reach the internet. An HTTP/1.1 proxy (CONNECT host:port for HTTPS, " +
@@ -165,6 +165,11 @@ public static class EgressMain
     /// </summary>
     internal static (Socket Listener, FileStatus? Created) ListenAt(string path, UnixFileMode mode)
     {
+        // bind() names a missing folder "Cannot assign requested address"; say which folder.
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder && !Directory.Exists(folder))
+        {
+            throw new IOException($"cannot listen on {path}: the folder {folder} does not exist");
+        }
         ClaimPath(path);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try

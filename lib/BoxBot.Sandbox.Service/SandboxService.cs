@@ -9,8 +9,8 @@ namespace BoxBot.Sandbox.Service;
 /// <summary>
 /// Serves <c>sandbox.run</c>. Only the agent's uid (and root) may call it: the agent has already
 /// checked who asked and resolved the secrets. When the runner cannot confine jobs on this host
-/// (not root, job user missing, no interpreter), the daemon still answers status, and every job is
-/// refused with the reason: nothing ever runs unconfined.
+/// (neither root nor the job user, no user namespaces, job user missing, no interpreter), the daemon still
+/// answers status, and every job is refused with the reason: nothing ever runs unconfined.
 /// </summary>
 public sealed class SandboxService : IDaemonService
 {
@@ -36,7 +36,7 @@ public sealed class SandboxService : IDaemonService
             QueueLength = s.QueueLength,
             WarmJobs = s.WarmJobs,
             Limits = _limits,
-            SdkRuntimePath = FindRuntime(context),
+            SdkRuntimePath = FindRuntime(),
             VenvPath = context.Paths.SandboxVenv,
             EgressSocket = context.Paths.EgressSocket,
         };
@@ -57,10 +57,8 @@ public sealed class SandboxService : IDaemonService
         }
 
         // Queued jobs wait for running ones; the call may last that long, and no longer.
-        var waits = 1 + (s.QueueLength + s.MaxConcurrentJobs - 1) / s.MaxConcurrentJobs;
         context.Server.Map(SandboxMethods.Run, CallerPolicy.Of(Principal.Root, Principal.User(Daemons.Agent.ServiceUser)),
-            SandboxJsonContext.Default.SandboxJob, SandboxJsonContext.Default.SandboxRunResult, RunAsync,
-            s.Timeout * waits + TimeSpan.FromSeconds(30));
+            SandboxJsonContext.Default.SandboxJob, SandboxJsonContext.Default.SandboxRunResult, RunAsync, s.LongestRunCall);
         return Task.CompletedTask;
     }
 
@@ -74,8 +72,10 @@ public sealed class SandboxService : IDaemonService
         try
         {
             var r = await _runner!.RunAsync(request, cancellationToken);
+            var limits = _limits with { Wall = request.Timeout ?? _limits.Wall, MemoryBytes = request.MemoryBytes ?? _limits.MemoryBytes };
             return new SandboxRunResult
             {
+                Explanation = JobExplanation.Explain(r, limits, _limits, request.Network == JobNetwork.Internet),
                 JobId = r.JobId,
                 Status = r.Status,
                 ExitCode = r.ExitCode,
@@ -95,21 +95,29 @@ public sealed class SandboxService : IDaemonService
         {
             throw new RpcException(RpcErrorCodes.Busy, e.Message);
         }
-        catch (SandboxException e)
+        catch (SandboxRequestException e)
         {
             throw new RpcException(RpcErrorCodes.InvalidParams, e.Message);
+        }
+        catch (SandboxException e)
+        {
+            throw new RpcException(RpcErrorCodes.Unavailable, "the sandbox could not run the job: " + e.Message);
         }
     }
 
     /// <summary>The job is untrusted input even from the agent: every field is checked (here, or by the runner) against the configured maxima.</summary>
     private JobRequest ToRequest(SandboxJob job)
     {
-        if (job.Script.Length == 0 || job.Script.Length > 256 * 1024)
+        if (string.IsNullOrEmpty(job.Script) || System.Text.Encoding.UTF8.GetByteCount(job.Script) > SandboxRunRequest.MaxScriptBytes)
         {
-            throw new RpcException(RpcErrorCodes.InvalidParams, "script must be 1 to 262144 characters");
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"the script must be 1 byte to {SandboxRunRequest.MaxScriptBytes / 1024} KiB of UTF-8 text");
+        }
+        if (job.Secrets is null)
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, "secrets must be an object of names and values ({} for none)");
         }
         // Secret names, values and count: the runner checks them (SecretRules) before admitting the job;
-        // its SandboxException becomes InvalidParams below.
+        // its SandboxRequestException becomes InvalidParams below.
         var network = job.Network switch
         {
             null or "none" => JobNetwork.None,
@@ -121,29 +129,25 @@ public sealed class SandboxService : IDaemonService
         {
             timeout = seconds >= 1 && seconds <= _limits.Wall.TotalSeconds
                 ? TimeSpan.FromSeconds(seconds)
-                : throw new RpcException(RpcErrorCodes.InvalidParams, $"timeout_s must be between 1 and {_limits.Wall.TotalSeconds:0} ([sandbox] timeout_s)");
+                : throw new RpcException(RpcErrorCodes.InvalidParams, $"the job's time limit must be 1 to {_limits.Wall.TotalSeconds:0} seconds ([sandbox] timeout_s = {_limits.Wall.TotalSeconds:0} is the most a job may ask for)");
         }
         long? memory = null;
         if (job.MemoryMiB is { } mib)
         {
             memory = mib >= 32 && mib * MiB <= _limits.MemoryBytes
                 ? mib * MiB
-                : throw new RpcException(RpcErrorCodes.InvalidParams, $"memory_mib must be between 32 and {_limits.MemoryBytes / MiB} ([sandbox] memory_mib)");
+                : throw new RpcException(RpcErrorCodes.InvalidParams, $"the job's memory limit must be 32 to {_limits.MemoryBytes / MiB} MiB ([sandbox] memory_mib = {_limits.MemoryBytes / MiB} is the most a job may ask for)");
         }
         return new JobRequest { Script = job.Script, Secrets = job.Secrets, Timeout = timeout, MemoryBytes = memory, Network = network, Sdk = _sdkHost };
     }
 
     /// <summary>
-    /// The bb SDK runtime bound into every job: the installed copy in the sandbox's state folder,
-    /// else the one published next to this executable. Without either, the runner refuses jobs
-    /// (fail closed) rather than run them without the SDK they may import.
+    /// The bb SDK runtime bound into every job: the one published next to this executable (installed:
+    /// /usr/lib/boxbot/sandbox-runtime, root's and replaced by upgrades). Never a copy in the sandbox's own state folder,
+    /// which the runner's (and jobs') user owns. Without it the runner refuses jobs (fail closed) rather than run them
+    /// without the SDK they may import.
     /// </summary>
-    private static string FindRuntime(DaemonContext context)
-    {
-        var installed = Path.Combine(context.StateDir, "runtime");
-        var published = Path.Combine(AppContext.BaseDirectory, "sandbox-runtime");
-        return File.Exists(Path.Combine(installed, "bootstrap.py")) ? installed : published;
-    }
+    private static string FindRuntime() => Path.Combine(AppContext.BaseDirectory, "sandbox-runtime");
 
     public Task StopAcceptingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

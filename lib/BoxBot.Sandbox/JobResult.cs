@@ -12,7 +12,7 @@ public sealed record JobResult
 
     public int? ExitCode { get; init; }
 
-    /// <summary>"timeout", "memory", "output", "disk", "seccomp" or "signal"; null unless a limit ended the job.</summary>
+    /// <summary>"timeout", "memory", "output", "disk", "tasks", "seccomp" or "signal"; null unless a limit ended the job.</summary>
     public string? KilledBy { get; init; }
 
     /// <summary>The forbidden system call, when the kernel's audit record names it.</summary>

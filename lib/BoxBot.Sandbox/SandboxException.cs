@@ -13,3 +13,9 @@ public sealed class SandboxBusyException : SandboxException
 {
     public SandboxBusyException(string message) : base(message) { }
 }
+
+/// <summary>The job itself asks for something it may not have (too large, a bad secret name, more than the configured limits).</summary>
+public sealed class SandboxRequestException : SandboxException
+{
+    public SandboxRequestException(string message) : base(message) { }
+}

@@ -8,7 +8,7 @@ public sealed partial class SandboxRunner
 {
     /// <summary>The interpreter's descriptor number: above every allowed RLIMIT_NOFILE, so a job can never make one.</summary>
     private const int ExecFd = 100;
-    private const int MaxScriptBytes = 256 * 1024;
+    private const int MaxScriptBytes = SandboxRunRequest.MaxScriptBytes;
     private const string WorkspaceInJob = "/workspace";
     private const string RuntimeInJob = "/opt/boxbot/runtime";
     private const string VenvInJob = "/opt/boxbot/venv";
@@ -33,7 +33,7 @@ public sealed partial class SandboxRunner
         ArgumentNullException.ThrowIfNull(request.Script);
         if (Encoding.UTF8.GetByteCount(request.Script) > MaxScriptBytes)
         {
-            throw new SandboxException($"the script is larger than {MaxScriptBytes / 1024} KiB");
+            throw new SandboxRequestException($"the script is larger than {MaxScriptBytes / 1024} KiB");
         }
         if (request.Network == JobNetwork.Internet && _options.EgressSocket is null)
         {
@@ -41,27 +41,27 @@ public sealed partial class SandboxRunner
         }
         if (request.Secrets.Count > SecretRules.MaxSecrets)
         {
-            throw new SandboxException($"a job may name at most {SecretRules.MaxSecrets} secrets");
+            throw new SandboxRequestException($"a job may name at most {SecretRules.MaxSecrets} secrets");
         }
         foreach (var (name, value) in request.Secrets)
         {
             if (!SecretRules.IsValidName(name))
             {
-                throw new SandboxException($"secret name '{name}' must match ^[A-Z][A-Z0-9_]{{0,63}}$");
+                throw new SandboxRequestException($"secret name '{name}' must match ^[A-Z][A-Z0-9_]{{0,63}}$");
             }
             if (!SecretRules.IsValidValue(value))
             {
-                throw new SandboxException($"secret {name}: the value must be 1 byte to {SecretRules.MaxValueBytes / 1024} KiB without NUL characters");
+                throw new SandboxRequestException($"secret {name}: the value must be 1 byte to {SecretRules.MaxValueBytes / 1024} KiB without NUL characters");
             }
         }
         var max = _options.Limits;
         if (request.Timeout is { } t && (t <= TimeSpan.Zero || t > max.Wall))
         {
-            throw new SandboxException($"timeout {t.TotalSeconds} s is outside 0..{max.Wall.TotalSeconds} s (the configured maximum)");
+            throw new SandboxRequestException($"timeout {t.TotalSeconds} s is outside 0..{max.Wall.TotalSeconds} s (the configured maximum)");
         }
         if (request.MemoryBytes is { } m && (m <= 0 || m > max.MemoryBytes))
         {
-            throw new SandboxException($"memory {m} bytes is outside 1..{max.MemoryBytes} bytes (the configured maximum)");
+            throw new SandboxRequestException($"memory {m} bytes is outside 1..{max.MemoryBytes} bytes (the configured maximum)");
         }
         return max with { Wall = request.Timeout ?? max.Wall, MemoryBytes = request.MemoryBytes ?? max.MemoryBytes };
     }

@@ -250,7 +250,8 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             await job.Sdk.FinishAsync(SdkGrace);
             var syscall = JobVerdict.SignalOf(outcome.ExitCode) == 31 && outcome.KilledBy == KillReason.None
                 ? await KernelLog.FindSeccompSyscallAsync(outcome.HostPid) : null;
-            var result = JobVerdict.Decide(job.JobId, outcome, job.Sdk.WorkspaceFreeBytes(), syscall, job.Cgroup?.OomKilled() ?? false, clock.ElapsedMilliseconds)
+            var result = JobVerdict.Decide(job.JobId, outcome, job.Sdk.WorkspaceFreeBytes(), syscall, job.Cgroup?.OomKilled() ?? false,
+                job.Cgroup?.PidsMaxHit() ?? false, clock.ElapsedMilliseconds)
                 with
             { StartedWarm = job.Warm };
             if (job.HasSdk)

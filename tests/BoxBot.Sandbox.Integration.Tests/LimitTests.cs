@@ -22,12 +22,12 @@ public sealed class LimitTests(string start) : WarmAndCold(start)
     }
 
     [Test]
-    public async Task A_cpu_spin_past_the_cpu_limit_is_killed_by_timeout()
+    public async Task A_cpu_spin_past_the_cpu_limit_is_killed_by_cpu_not_by_the_wall_clock()
     {
         var options = SandboxFixture.Options("cpu") with { Limits = SandboxLimits.Default with { Cpu = TimeSpan.FromSeconds(1), Wall = TimeSpan.FromSeconds(20) } };
         await using var runner = new SandboxRunner(options, NullLogger.Instance);
         var r = await Jobs.RunAsync("while True:\n    pass", runner);
-        Assert.That((r.Status, r.KilledBy), Is.EqualTo(("killed", "timeout")), Jobs.Describe(r));
+        Assert.That((r.Status, r.KilledBy), Is.EqualTo(("killed", "cpu")), Jobs.Describe(r));
         Assert.That(r.Signal, Is.AnyOf(24, 9), "SIGXCPU, or the hard limit's SIGKILL: " + Jobs.Describe(r));
         Assert.That(r.DurationMs, Is.LessThan(15_000), "the CPU limit, not the wall timeout, ended it");
     }
@@ -49,6 +49,20 @@ public sealed class LimitTests(string start) : WarmAndCold(start)
         var r = await Jobs.RunAsync(script);
         Assert.That(r.Status, Is.EqualTo("ok"), Jobs.Describe(r));
         Assert.That(r.Stdout, Does.Match(@"stopped (\d|[1-5]\d|6[0-4]) "), Jobs.Describe(r));
+    }
+
+    [Test]
+    public async Task A_thread_bomb_that_does_not_catch_the_limit_ends_with_killed_by_tasks()
+    {
+        const string script = """
+            import threading, time
+            threading.stack_size(64 * 1024)
+            while True:
+                threading.Thread(target=time.sleep, args=(3,), daemon=True).start()
+            """;
+        var r = await Jobs.RunAsync(script);
+        Assert.That((r.Status, r.KilledBy), Is.EqualTo(("killed", "tasks")), Jobs.Describe(r));
+        Assert.That(r.Stderr, Does.Contain("can't start new thread"));
     }
 
     [Test]

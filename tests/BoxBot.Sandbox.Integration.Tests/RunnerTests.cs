@@ -26,10 +26,11 @@ public sealed class RunnerTests
     [Test]
     public async Task Overrides_above_the_configured_maxima_and_bad_secret_names_are_refused()
     {
-        await Assert.ThrowsAsync<SandboxException>(() => Jobs.RunAsync("print(1)", timeout: TimeSpan.FromMinutes(5)));
-        await Assert.ThrowsAsync<SandboxException>(() => Jobs.RunAsync("print(1)", memory: 1L << 40));
-        await Assert.ThrowsAsync<SandboxException>(() => Jobs.RunAsync("print(1)", secrets: new Dictionary<string, string> { ["lower"] = "x" }));
-        await Assert.ThrowsAsync<SandboxException>(() => Jobs.RunAsync(new string('#', 300 * 1024)));
+        // A request's own fault, which the daemon answers with -32602 (a usage error at the CLI).
+        await Assert.ThrowsAsync<SandboxRequestException>(() => Jobs.RunAsync("print(1)", timeout: TimeSpan.FromMinutes(5)));
+        await Assert.ThrowsAsync<SandboxRequestException>(() => Jobs.RunAsync("print(1)", memory: 1L << 40));
+        await Assert.ThrowsAsync<SandboxRequestException>(() => Jobs.RunAsync("print(1)", secrets: new Dictionary<string, string> { ["lower"] = "x" }));
+        await Assert.ThrowsAsync<SandboxRequestException>(() => Jobs.RunAsync(new string('#', 300 * 1024)));
     }
 
     [Test]

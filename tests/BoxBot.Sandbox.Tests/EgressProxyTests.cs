@@ -129,6 +129,8 @@ public sealed class EgressProxyTests
 
         Assert.That(Wire.Status(response), Is.EqualTo(403), response);
         Assert.That(Wire.Body(response), Is.EqualTo("127.0.0.1 is not a public address\n"));
+        // The why is in the status line too: a CONNECT client shows a script nothing else of the answer.
+        Assert.That(response, Does.StartWith("HTTP/1.1 403 Forbidden: 127.0.0.1 is not a public address (boxbot egress proxy)\r\n"));
         Assert.That(response, Does.Contain("\r\nConnection: close\r\n"));
         Assert.That(origin.Connections, Is.Zero);
         Assert.That(proxy.Log.Entries, Has.Some.Matches<(LogLevel Level, string Message)>(e =>

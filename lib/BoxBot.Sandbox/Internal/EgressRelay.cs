@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Text;
 using BoxBot.Sandbox.Egress.Internal;
 using Microsoft.Extensions.Logging;
 
@@ -74,8 +73,13 @@ internal sealed class EgressRelay : IDisposable
                 }
                 catch (SocketException e)
                 {
-                    _logger.LogWarning(SandboxLogEvents.EgressUnreachable, "job {JobId}: the egress proxy at {Socket} is not reachable: {Message}", _jobId, _egressSocket, e.Message);
-                    await RefuseAsync(client, $"the box's egress proxy is not reachable ({e.SocketErrorCode})");
+                    // .NET reports a missing socket file as "Cannot assign requested address"; say what it is.
+                    var why = !Path.Exists(_egressSocket) ? $"there is no socket {_egressSocket}: the egress proxy is not running (boxbot-egress.socket)"
+                        : e.SocketErrorCode == SocketError.ConnectionRefused ? $"nothing listens on {_egressSocket}: the egress proxy is not running (boxbot-egress.socket)"
+                        : $"{_egressSocket}: {e.Message}";
+                    _logger.LogWarning(SandboxLogEvents.EgressUnreachable, "job {JobId}: the egress proxy is not reachable: {Why}", _jobId, why);
+                    await RefuseAsync(client, Path.Exists(_egressSocket) ? "the box's egress proxy does not answer (the sandbox's log says why)"
+                        : "the box's egress proxy is not running (boxbot-egress.socket)");
                     return;
                 }
                 // The egress proxy's own pipe: both directions, each half-closed on its own end of stream, a reset ends both.
@@ -94,12 +98,8 @@ internal sealed class EgressRelay : IDisposable
         }
     }
 
-    private async Task RefuseAsync(Socket client, string why)
-    {
-        var body = why + "\n";
-        var response = $"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";
-        await client.SendAsync(Encoding.UTF8.GetBytes(response), SocketFlags.None, _stop.Token);
-    }
+    private async Task RefuseAsync(Socket client, string why) =>
+        await client.SendAsync(ProxyResponse.Refusal(502, why), SocketFlags.None, _stop.Token);
 
     public void Dispose()
     {

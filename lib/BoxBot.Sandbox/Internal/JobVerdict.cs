@@ -21,7 +21,7 @@ internal static class JobVerdict
     /// </summary>
     public static int? SignalOf(int exitCode) => exitCode is > 128 and <= 128 + 64 ? exitCode - 128 : null;
 
-    public static JobResult Decide(string jobId, JobOutcome o, long workspaceFree, string? seccompSyscall, bool oomKilled, long durationMs)
+    public static JobResult Decide(string jobId, JobOutcome o, long workspaceFree, string? seccompSyscall, bool oomKilled, bool pidsMaxHit, long durationMs)
     {
         var stdout = Decode(o.Stdout);
         var stderr = Decode(o.Stderr);
@@ -67,11 +67,12 @@ internal static class JobVerdict
             var by = signal switch
             {
                 SIGSYS => "seccomp",
-                SIGXCPU => "timeout",
-                // The job's init is PID 1 of its namespace, for which the kernel drops SIGXCPU with the
-                // default action; the hard RLIMIT_CPU one second later is the SIGKILL. Nothing else
-                // on the box SIGKILLs a job that the runner did not (only the OOM killer could).
-                SIGKILL => "timeout",
+                // The CPU-time limit (RLIMIT_CPU), not the wall clock: the runner's own wall-clock kill is
+                // KillReason.Timeout above. The job's init is PID 1 of its namespace, for which the kernel drops
+                // SIGXCPU with the default action; the hard RLIMIT_CPU one second later is the SIGKILL. Nothing
+                // else on the box SIGKILLs a job that the runner did not (only the OOM killer could).
+                SIGXCPU => "cpu",
+                SIGKILL => "cpu",
                 SIGXFSZ => "disk",
                 _ => "signal",
             };
@@ -90,6 +91,12 @@ internal static class JobVerdict
         if (last.StartsWith("MemoryError", StringComparison.Ordinal))
         {
             return result with { Status = "killed", KilledBy = "memory", ExitCode = exitCode };
+        }
+        // A thread the job could not start: its cgroup's pids.max said no (pids.events), or without a cgroup RLIMIT_NPROC
+        // did, which Python reports as this RuntimeError. Either way the job died of the task limit.
+        if (pidsMaxHit || last.StartsWith("RuntimeError: can't start new thread", StringComparison.Ordinal))
+        {
+            return result with { Status = "killed", KilledBy = "tasks", ExitCode = exitCode };
         }
         return result with { ExitCode = exitCode };
     }
