@@ -157,7 +157,7 @@ public sealed partial class AgentService
     }
 
     private IReadOnlyList<string> AdminNumbers() =>
-        _registry is null ? [] : [.. _registry.List(blocked: false).Users.Where(u => u.Role == UserInfo.AdminRole).Select(u => u.Number)];
+        _registry is null ? [] : [.. (_registry.List(blocked: false).Users ?? []).Where(u => u.Role == UserInfo.AdminRole).Select(u => u.Number)];
 
     /// <summary>A registered person's new WhatsApp message: into their conversation, then a turn (in the background).</summary>
     private void OnWhatsAppMessage(WhatsAppEvent e)

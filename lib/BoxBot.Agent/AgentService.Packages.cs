@@ -1,6 +1,8 @@
+using BoxBot.Agent.Identity;
 using BoxBot.Contracts;
 using BoxBot.Hosting;
 using BoxBot.Ipc;
+using BoxBot.Linux;
 
 namespace BoxBot.Agent;
 
@@ -43,5 +45,6 @@ public sealed partial class AgentService
             (p, rpc, _) => ValueTask.FromResult(packages.Deny(p.Id, Caller(rpc))));
     }
 
-    private static string Caller(RpcContext rpc) => $"uid {rpc.Peer.Uid}";
+    /// <summary>Who asked, as every console actor is named (users, codes, the action log): console:&lt;unix user&gt;.</summary>
+    private static string Caller(RpcContext rpc) => UserRegistry.ConsoleIssuer + (UnixAccounts.LookupName(rpc.Peer.Uid) ?? "uid " + rpc.Peer.Uid);
 }

@@ -13,14 +13,14 @@ namespace BoxBot.Agent;
 /// </summary>
 public sealed partial class AgentService : IDaemonService
 {
-    /// <summary>Largest script accepted, in UTF-16 characters (the IPC frame limit is 1 MiB).</summary>
-    public const int MaxScriptChars = 256 * 1024;
-    // The sandbox enforces the job's own timeout; this only covers queueing and start-up on top of it.
-    private static readonly TimeSpan SandboxCallMargin = TimeSpan.FromSeconds(60);
+    /// <summary>Largest script accepted, in bytes of UTF-8.</summary>
+    public const int MaxScriptBytes = SandboxRunRequest.MaxScriptBytes;
+    // The sandbox's own limit on the call (queueing and start-up included), and a little for the relay.
+    private static readonly TimeSpan SandboxCallMargin = TimeSpan.FromSeconds(10);
 
     private SecretStore? _secrets;
     private string _sandboxSocket = "";
-    private TimeSpan _maxJobTime;
+    private TimeSpan _longestRunCall;
     private ILogger _log = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
     public Task StartAsync(DaemonContext context, CancellationToken cancellationToken)
@@ -29,7 +29,7 @@ public sealed partial class AgentService : IDaemonService
         Directory.CreateDirectory(context.StateDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _secrets = new SecretStore(Path.Combine(context.StateDir, "secrets.json"));
         _sandboxSocket = context.Paths.SocketPath(Daemons.Sandbox);
-        _maxJobTime = context.Config.Sandbox.Timeout;
+        _longestRunCall = context.Config.Sandbox.LongestRunCall;
         var json = SandboxJsonContext.Default;
         var server = context.Server;
         MapSecrets(server, context.Operators, SecretMethods.List, SecretMethods.Set, SecretMethods.Delete, rpc => $"uid {rpc.Peer.Uid}");
@@ -39,7 +39,7 @@ public sealed partial class AgentService : IDaemonService
         server.Map(SdkSecretMethods.Has, sandbox, json.SecretName, json.SecretPresence,
             (p, _, _) => ValueTask.FromResult(new SecretPresence(_secrets.Names().Contains(p.Name))));
         server.Map(SandboxMethods.Run, context.Operators, json.SandboxRunRequest, json.SandboxRunResult, RunAsync,
-            _maxJobTime + SandboxCallMargin);
+            _longestRunCall + SandboxCallMargin);
         StartPackages(context);
         StartInbound(context);
         StartOutbound(context);
@@ -75,9 +75,13 @@ public sealed partial class AgentService : IDaemonService
     internal async Task<(SandboxRunResult Result, IReadOnlyDictionary<string, string> Secrets)> RunScriptAsync(SandboxRunRequest request, string caller,
         CancellationToken cancellationToken)
     {
-        if (request.Script.Length == 0 || request.Script.Length > MaxScriptChars)
+        if (string.IsNullOrEmpty(request.Script) || System.Text.Encoding.UTF8.GetByteCount(request.Script) > MaxScriptBytes)
         {
-            throw new RpcException(RpcErrorCodes.InvalidParams, $"script must be 1 to {MaxScriptChars} characters");
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"the script must be 1 byte to {MaxScriptBytes / 1024} KiB of UTF-8 text");
+        }
+        if (request.Script.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, "the script holds a NUL character: it is not Python source");
         }
         if (request.Network is not (null or "none" or "internet"))
         {
@@ -95,7 +99,7 @@ public sealed partial class AgentService : IDaemonService
         {
             await using var sandbox = await JsonRpcClient.ConnectAsync(_sandboxSocket, cancellationToken);
             var result = await sandbox.CallAsync(SandboxMethods.Run, job, SandboxJsonContext.Default.SandboxJob, SandboxJsonContext.Default.SandboxRunResult,
-                _maxJobTime + SandboxCallMargin, cancellationToken);
+                _longestRunCall + SandboxCallMargin, cancellationToken);
             _log.LogInformation("sandbox job {Job} for {Caller} with secrets [{Secrets}]: {Status} {KilledBy}",
                 result.JobId, caller, string.Join(", ", job.Secrets.Keys), result.Status, result.KilledBy ?? "");
             return (result, job.Secrets);

@@ -154,7 +154,7 @@ public sealed partial class ApprovalStore
             var current = Find(id);
             if (current.State != ApprovalStates.Pending)
             {
-                throw new RpcException(RpcErrorCodes.InvalidParams, current.State switch
+                throw new RpcException(RpcErrorCodes.Refused, current.State switch
                 {
                     ApprovalStates.Expired => $"approval {id} expired at {current.ExpiresAt:u} without a decision; request the packages again",
                     _ => $"approval {id} is {current.State}{(current.DecidedBy is null ? "" : " (by " + current.DecidedBy + ")")}, not pending",
@@ -211,9 +211,9 @@ public sealed partial class ApprovalStore
 
     private Approval Find(string id) =>
         _approvals.FirstOrDefault(a => a.Id == id)
-        ?? throw new RpcException(RpcErrorCodes.InvalidParams, IsValidId(id)
-            ? $"no approval {id} (see `boxbot approvals list --all`)"
-            : "an approval id is 8 characters of 0-9 and a-f, as `boxbot approvals list` shows it");
+        ?? (IsValidId(id)
+            ? throw new RpcException(RpcErrorCodes.NotFound, $"no approval {id} (see `boxbot approvals list --all`)")
+            : throw new RpcException(RpcErrorCodes.InvalidParams, $"'{id}' is not an approval id: 8 characters of 0-9 and a-f, as `boxbot approvals list` shows it"));
 
     private string NewId()
     {

@@ -68,7 +68,10 @@ public sealed class PackageApprovals : IAsyncDisposable
     public string AuditLogPath => _audit.Path;
 
     /// <summary>Resolves the request with pip and stores it as a pending approval; nothing is installed.</summary>
-    /// <exception cref="RpcException">InvalidParams for a malformed request or one pip cannot resolve to wheels with hashes; Busy when too many wait.</exception>
+    /// <exception cref="RpcException">
+    /// InvalidParams for a malformed request; Refused when what pip resolved may not be installed (not a wheel, no hash);
+    /// Upstream when pip or the index failed; Busy when too many wait.
+    /// </exception>
     public async Task<Approval> RequestAsync(PackageRequest request, string requestedBy, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -96,7 +99,7 @@ public sealed class PackageApprovals : IAsyncDisposable
         catch (PackageException e)
         {
             PackageLog.RequestRefused(_log, requestedBy, string.Join(' ', specs), e.Message);
-            throw new RpcException(RpcErrorCodes.InvalidParams, e.Message);
+            throw new RpcException(e.Code, e.Message);
         }
         finally
         {
@@ -112,7 +115,7 @@ public sealed class PackageApprovals : IAsyncDisposable
     /// A human approved: installs exactly the resolved set and returns the approval as <c>installed</c> or
     /// <c>failed</c> (with the reason). The install runs to its end even if the caller goes away.
     /// </summary>
-    /// <exception cref="RpcException">InvalidParams when there is no such approval or it is not pending.</exception>
+    /// <exception cref="RpcException">NotFound when there is no such approval, Refused when it is no longer pending.</exception>
     public async Task<Approval> ApproveAsync(string id, string approvedBy)
     {
         var approval = Store.BeginInstall(id, approvedBy);

@@ -9,7 +9,7 @@ namespace BoxBot.Agent;
 /// <summary>
 /// Secrets the household gave the box (API keys for scripts). Stored in one file, mode 0600, written
 /// atomically; values can be stored and handed to a sandbox job that names them, never read back
-/// through any method. Errors are <see cref="RpcException"/>s with InvalidParams so callers see why.
+/// through any method. Errors are <see cref="RpcException"/>s (InvalidParams for a bad name or value, NotFound, Refused when full) so callers see why.
 /// </summary>
 public sealed class SecretStore
 {
@@ -48,7 +48,7 @@ public sealed class SecretStore
         {
             if (!_secrets.ContainsKey(name) && _secrets.Count >= MaxSecrets)
             {
-                throw new RpcException(RpcErrorCodes.InvalidParams, $"the store is full ({MaxSecrets} secrets); delete one first");
+                throw new RpcException(RpcErrorCodes.Refused, $"the store is full ({MaxSecrets} secrets); delete one first (`boxbot secrets delete NAME`)");
             }
             var next = new SortedDictionary<string, string>(_secrets, StringComparer.Ordinal) { [name] = value };
             Save(next);
@@ -95,7 +95,7 @@ public sealed class SecretStore
         }
         return missing.Count == 0
             ? result
-            : throw new RpcException(RpcErrorCodes.InvalidParams, $"no such secret: {string.Join(", ", missing)} (add it with `boxbot secrets set NAME`)");
+            : throw new RpcException(RpcErrorCodes.NotFound, $"no such secret: {string.Join(", ", missing)} (add it with `boxbot secrets set NAME`)");
     }
 
     private static void RequireName(string name)

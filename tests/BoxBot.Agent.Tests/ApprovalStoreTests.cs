@@ -92,7 +92,7 @@ public class ApprovalStoreTests
         Assert.That(installing.DecidedBy, Is.EqualTo("uid 1001"));
         Assert.That(Assert.Throws<RpcException>(() => store.BeginInstall(denied.Id, "uid 0"))!.Message, Does.Contain("is denied (by uid 0), not pending"));
         Assert.That(Assert.Throws<RpcException>(() => store.Deny(approved.Id, "uid 0"))!.Message, Does.Contain("is installing"));
-        Assert.That(Assert.Throws<RpcException>(() => store.BeginInstall(approved.Id, "uid 0"))!.Code, Is.EqualTo(RpcErrorCodes.InvalidParams), "no second install");
+        Assert.That(Assert.Throws<RpcException>(() => store.BeginInstall(approved.Id, "uid 0"))!.Code, Is.EqualTo(RpcErrorCodes.Refused), "no second install");
         Assert.That(store.Finish(approved.Id, null).State, Is.EqualTo(ApprovalStates.Installed));
         Assert.Throws<InvalidOperationException>(() => store.Finish(approved.Id, "again"));
         Assert.Throws<InvalidOperationException>(() => store.Finish(denied.Id, null), "a denied approval never becomes installed");
@@ -112,18 +112,18 @@ public class ApprovalStoreTests
         Assert.Throws<RpcException>(() => store.BeginInstall(a.Id, "uid 0"), "a failed approval is not retried; request again");
     }
 
-    [TestCase("00000000")]
-    [TestCase("ZZZZZZZZ")]
-    [TestCase("../../etc")]
-    [TestCase("")]
-    public void Unknown_or_malformed_ids_are_refused(string id)
+    [TestCase("00000000", RpcErrorCodes.NotFound)]
+    [TestCase("ZZZZZZZZ", RpcErrorCodes.InvalidParams)]
+    [TestCase("../../etc", RpcErrorCodes.InvalidParams)]
+    [TestCase("", RpcErrorCodes.InvalidParams)]
+    public void Unknown_ids_are_not_found_and_malformed_ones_are_invalid_params(string id, int code)
     {
         var store = Open();
         Request(store);
 
-        Assert.That(Assert.Throws<RpcException>(() => store.BeginInstall(id, "uid 0"))!.Code, Is.EqualTo(RpcErrorCodes.InvalidParams));
-        Assert.That(Assert.Throws<RpcException>(() => store.Deny(id, "uid 0"))!.Code, Is.EqualTo(RpcErrorCodes.InvalidParams));
-        Assert.That(Assert.Throws<RpcException>(() => store.Get(id))!.Code, Is.EqualTo(RpcErrorCodes.InvalidParams));
+        Assert.That(Assert.Throws<RpcException>(() => store.BeginInstall(id, "uid 0"))!.Code, Is.EqualTo(code));
+        Assert.That(Assert.Throws<RpcException>(() => store.Deny(id, "uid 0"))!.Code, Is.EqualTo(code));
+        Assert.That(Assert.Throws<RpcException>(() => store.Get(id))!.Code, Is.EqualTo(code));
     }
 
     [Test]

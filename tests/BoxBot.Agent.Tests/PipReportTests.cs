@@ -137,4 +137,29 @@ public class PipReportTests
         Assert.That(result.ErrorSummary(), Is.EqualTo(
             "ERROR: THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE. | demo_dep==1.2 from file:///srv/wheels/demo_dep-1.2-py3-none-any.whl: | Expected sha256 d46c | Got        5ca2"));
     }
+
+    [Test]
+    public void When_pip_cannot_reach_the_index_the_cause_from_its_retry_warnings_comes_first()
+    {
+        var result = new ToolResult(1, "", """
+            WARNING: Retrying (Retry(total=1, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f9812c3add0>: Failed to establish a new connection: [Errno -2] Name or service not known')': /simple/requests/
+            WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f9812c3ba10>: Failed to establish a new connection: [Errno -2] Name or service not known')': /simple/requests/
+            ERROR: Could not find a version that satisfies the requirement requests (from versions: none)
+            ERROR: No matching distribution found for requests
+            """);
+
+        Assert.That(result.ErrorSummary(), Does.StartWith(
+            "pip could not reach the package index for /simple/requests/ ([agent] package_index_url): [Errno -2] Name or service not known | ERROR: Could not find a version"));
+    }
+
+    [Test]
+    public void A_certificate_failure_is_named_by_its_error()
+    {
+        var result = new ToolResult(1, "", """
+            WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection broken by 'SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed'))': /simple/requests/
+            ERROR: No matching distribution found for requests
+            """);
+
+        Assert.That(result.ErrorSummary(), Does.StartWith("pip could not reach the package index for /simple/requests/ ([agent] package_index_url): SSLError"));
+    }
 }

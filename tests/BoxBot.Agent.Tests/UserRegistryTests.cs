@@ -74,6 +74,29 @@ public class UserRegistryTests
     }
 
     [Test]
+    public void Bootstrap_codes_and_their_retries_do_not_use_up_the_first_admins_hourly_codes()
+    {
+        // The users.md walkthrough plus two retries: three bootstrap codes from the same console user.
+        var bootstrap = Enumerable.Range(0, 3).Select(_ => Registry.IssueBootstrapCode("console:alice")).ToList();
+        Assert.That(bootstrap.Select(c => c.RemainingThisHour), Is.EqualTo(new[] { 9, 8, 7 }));
+        Assert.That(_t.Send(Admin, bootstrap[^1].Code), Is.EqualTo(Admission.Registered));
+
+        var codes = Enumerable.Range(0, 3).Select(_ => Registry.IssueCode("console:alice")).ToList();
+        Assert.That(codes.Select(c => c.RemainingThisHour), Is.EqualTo(new[] { 2, 1, 0 }));
+    }
+
+    [Test]
+    public void Bootstrap_codes_have_a_quota_of_their_own()
+    {
+        for (var i = 0; i < UserRegistry.BootstrapCodesPerHour; i++)
+        {
+            Registry.IssueBootstrapCode("console:alice");
+        }
+        var refused = Assert.Throws<IdentityException>(() => Registry.IssueBootstrapCode("console:bob"))!;
+        Assert.That((refused.Code, refused.Message), Is.EqualTo((RpcErrorCodes.Refused, "at most 10 bootstrap codes an hour; the next one at 13:00 UTC")));
+    }
+
+    [Test]
     public void An_admins_code_registers_one_user_whose_profile_name_is_unverified_and_who_is_welcomed()
     {
         _t.Register(Admin);
@@ -276,7 +299,7 @@ public class UserRegistryTests
 
         Assert.That(_t.Send(Stranger, code.Code), Is.EqualTo(Admission.DroppedBlocked));
         Assert.That(_t.Send(Stranger, "hello"), Is.EqualTo(Admission.DroppedBlocked));
-        var block = Registry.List(blocked: true).Blocked.Single();
+        var block = Registry.List(blocked: true).Blocked!.Single();
         Assert.That((block.Number, block.Level, block.Permanent), Is.EqualTo((Stranger, 1, false)));
         Assert.That(block.Until, Is.EqualTo(block.Since + 3600));
         Assert.That(Registry.MaySendTo(Stranger), Is.False);
@@ -320,7 +343,7 @@ public class UserRegistryTests
         _clock.Advance(TimeSpan.FromDays(365));
         var restarted = new TestRegistry(_db, _clock, _t.Key);
         Assert.That(restarted.Send(Stranger, wrong), Is.EqualTo(Admission.DroppedBlocked));
-        var permanent = restarted.Registry.List(blocked: true).Blocked.Single();
+        var permanent = restarted.Registry.List(blocked: true).Blocked!.Single();
         Assert.That((permanent.Level, permanent.Permanent, permanent.Until), Is.EqualTo((3, true, (long?)null)));
 
         var unblocked = restarted.Registry.Unblock("+49 151 00000099", "console:alice");
@@ -378,8 +401,8 @@ public class UserRegistryTests
 
         Assert.That(admissions.GetValueOrDefault(Admission.Registered), Is.Zero);
         Assert.That(admissions[Admission.FailedAttempt], Is.EqualTo(15), "five per block, three blocks");
-        Assert.That(Registry.List(blocked: false).Users.Select(u => u.Number), Is.EqualTo(new[] { Admin }));
-        Assert.That(Registry.List(blocked: true).Blocked.Single().Permanent, Is.True);
+        Assert.That(Registry.List(blocked: false).Users!.Select(u => u.Number), Is.EqualTo(new[] { Admin }));
+        Assert.That(Registry.List(blocked: true).Blocked!.Single().Permanent, Is.True);
         Assert.That(_t.Notices.Select(n => n.To), Has.None.EqualTo(Stranger));
     }
 
@@ -408,7 +431,7 @@ public class UserRegistryTests
         }
 
         Assert.That(registered, Is.Zero);
-        Assert.That(Registry.List(blocked: false).Users.Select(u => u.Number), Is.EqualTo(new[] { Admin }));
+        Assert.That(Registry.List(blocked: false).Users!.Select(u => u.Number), Is.EqualTo(new[] { Admin }));
         Assert.That(Registry.List(blocked: true).Blocked, Has.Count.EqualTo(10_000));
         Assert.That(FailedAttempts(), Is.EqualTo(50_000), "each number got five tries, then was blocked");
         Assert.That(_t.Notices.Where(n => n.To == Admin && n.Text.Contains("revoked", StringComparison.Ordinal)).Count(), Is.EqualTo(1));
@@ -454,6 +477,20 @@ public class UserRegistryTests
     }
 
     [Test]
+    public void A_rename_to_the_name_already_set_changes_nothing_and_a_name_too_long_is_refused_not_cut()
+    {
+        _t.Register(Admin, "Ana");
+        Assert.That(Registry.Rename(Admin, "Ana Maria", "console:alice").Changed, Is.True);
+
+        var again = Registry.Rename(Admin, "Ana Maria", "console:alice");
+
+        Assert.That((again.Changed, again.Message), Is.EqualTo((false, $"{Admin} is already called \"Ana Maria\"")));
+        var tooLong = Assert.Throws<IdentityException>(() => Registry.Rename(Admin, new string('x', 70), "console:alice"))!;
+        Assert.That((tooLong.Code, tooLong.Message), Is.EqualTo((RpcErrorCodes.InvalidParams, "the name is 70 characters; at most 64")));
+        Assert.That(Registry.Find(Admin)!.Name, Is.EqualTo("Ana Maria"));
+    }
+
+    [Test]
     public void The_physical_reset_opens_a_window_whose_code_makes_a_new_primary_admin_and_deletes_nothing()
     {
         _t.Register(Admin);
@@ -464,7 +501,7 @@ public class UserRegistryTests
         Assert.That(Registry.IsBootstrapOpen, Is.True);
         Assert.That(_t.Send(Stranger, reset.Code.Code), Is.EqualTo(Admission.Registered));
 
-        var users = Registry.List(blocked: false).Users;
+        var users = Registry.List(blocked: false).Users!;
         Assert.That(users.Select(u => (u.Number, u.Role, u.Primary)), Is.EqualTo(new[] { (Stranger, "admin", true), (Admin, "admin", false), (Friend, "user", false) }));
         Assert.That(Registry.IsBootstrapOpen, Is.False);
     }

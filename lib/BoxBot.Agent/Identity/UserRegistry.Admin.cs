@@ -82,14 +82,23 @@ public sealed partial class UserRegistry
     private static bool BootstrapOpen(SqliteConnection c, long now) =>
         GetState(c, ResetUntilKey) > now || (GetState(c, BootstrapClosedKey) == 0 && !Exists(c, "SELECT 1 FROM users WHERE role = 'admin'"));
 
+    /// <summary>
+    /// Issues a code within its hourly quota: <see cref="CodesPerHour"/> user codes per issuer, and
+    /// <see cref="BootstrapCodesPerHour"/> bootstrap codes in all. The two are counted apart, so setting up a box (a
+    /// bootstrap code, a retry) never uses up the first admin's codes for the people they add next.
+    /// </summary>
     private RegistrationCode Issue(SqliteConnection c, string issuer, string kind, string revokeCondition, object? revokeArgument, long now)
     {
         var hourAgo = now - 3600;
-        var issued = Count(c, "SELECT count(*) FROM registration_codes WHERE issued_by = $a AND issued_at > $b", issuer, hourAgo);
-        if (issued >= CodesPerHour)
+        var bootstrap = kind == "bootstrap";
+        var (quota, scope, owner) = bootstrap
+            ? (BootstrapCodesPerHour, "kind = 'bootstrap'", $"at most {BootstrapCodesPerHour} bootstrap codes an hour")
+            : (CodesPerHour, "kind = 'user' AND issued_by = $a", $"at most {CodesPerHour} codes an hour for {issuer}");
+        var issued = Count(c, $"SELECT count(*) FROM registration_codes WHERE {scope} AND issued_at > $b", issuer, hourAgo);
+        if (issued >= quota)
         {
-            var next = Count(c, "SELECT min(issued_at) FROM registration_codes WHERE issued_by = $a AND issued_at > $b", issuer, hourAgo) + 3600;
-            throw IdentityException.Refused($"at most {CodesPerHour} codes an hour for {issuer}; the next one at " +
+            var next = Count(c, $"SELECT min(issued_at) FROM registration_codes WHERE {scope} AND issued_at > $b", issuer, hourAgo) + 3600;
+            throw IdentityException.Refused($"{owner}; the next one at " +
                 DateTimeOffset.FromUnixTimeSeconds(next).ToString("HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture));
         }
         RevokeWhere(c, revokeCondition, revokeArgument, now, "replaced by a new code");
@@ -111,7 +120,7 @@ public sealed partial class UserRegistry
             Kind = kind,
             ExpiresAt = expires,
             IssuedBy = issuer,
-            RemainingThisHour = CodesPerHour - (int)issued - 1,
+            RemainingThisHour = quota - (int)issued - 1,
         };
     }
 
@@ -187,9 +196,20 @@ public sealed partial class UserRegistry
         return new UserChange { User = FindUser(c, user.Number), Changed = true, Message = $"{user.Number} is now a user" };
     });
 
-    /// <summary>Sets a user's display name, cleaned; from then on it is shown as verified.</summary>
+    /// <summary>
+    /// Sets a user's display name, cleaned; from then on it is shown as verified. An admin types it, so a name that would
+    /// be cut is refused rather than shortened behind their back (profile names, which anyone sets, are cut instead).
+    /// </summary>
     public UserChange Rename(string number, string name, string actor)
     {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw IdentityException.Invalid("the name is empty");
+        }
+        if (name.Trim().Length > DisplayNames.MaxLength)
+        {
+            throw IdentityException.Invalid($"the name is {name.Trim().Length} characters; at most {DisplayNames.MaxLength}");
+        }
         var clean = DisplayNames.Clean(name);
         if (clean.Length == 0)
         {
@@ -197,6 +217,10 @@ public sealed partial class UserRegistry
         }
         return Change(number, actor, (c, user, now) =>
         {
+            if (user.NameVerified && user.Name == clean)
+            {
+                return new UserChange { User = user, Message = $"{user.Number} is already called \"{clean}\"" };
+            }
             Execute(c, "UPDATE users SET name = $b, name_verified = 1 WHERE number = $a", user.Number, clean);
             Event(c, now, "renamed", user.Number, actor, clean);
             return new UserChange { User = FindUser(c, user.Number), Changed = true, Message = $"{user.Number} is now called \"{clean}\"" };

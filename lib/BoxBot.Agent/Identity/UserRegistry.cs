@@ -40,6 +40,9 @@ public sealed partial class UserRegistry
 {
     public static readonly TimeSpan CodeLifetime = TimeSpan.FromMinutes(10);
     public const int CodesPerHour = 3;
+
+    /// <summary>Bootstrap codes an hour, whoever asks (each revokes the one before, so this only bounds churn).</summary>
+    public const int BootstrapCodesPerHour = 10;
     public static readonly TimeSpan FailureWindow = TimeSpan.FromMinutes(10);
     public const int FailuresToBlock = 5;
     public static readonly TimeSpan BlockDuration = TimeSpan.FromHours(1);

@@ -24,6 +24,14 @@ internal sealed class Pip(PythonTool python, Uri? indexUrl, string findLinks)
             scratch, cancellationToken);
         if (r.ExitCode != 0)
         {
+            // "from versions: none" hides why: only source distributions, or no wheel for this machine. pip says which
+            // only when asked to talk, so it is asked again, only on this path.
+            if (r.Stderr.Contains("(from versions: none)", StringComparison.Ordinal)
+                && !r.Stderr.Contains("WARNING: Retrying", StringComparison.Ordinal)
+                && await WhyNoVersionAsync(specs, scratch, cancellationToken) is { } why)
+            {
+                throw new PackageException(why, RpcErrorCodes.Refused);
+            }
             throw new PackageException("pip could not resolve the request: " + r.ErrorSummary());
         }
         if (!File.Exists(report))
@@ -32,6 +40,65 @@ internal sealed class Pip(PythonTool python, Uri? indexUrl, string findLinks)
         }
         return PipReport.Parse(await File.ReadAllTextAsync(report, cancellationToken));
     }
+
+    /// <summary>
+    /// pip's own reasons for passing over every file it found ("Skipping link: ..." at -vv), turned into a sentence: a
+    /// package that exists only as a source distribution, or only as wheels for other machines. Null when pip gave none.
+    /// </summary>
+    private async Task<string?> WhyNoVersionAsync(IReadOnlyList<string> specs, string scratch, CancellationToken cancellationToken)
+    {
+        // --report as in ResolveAsync: pip checks a Debian python3 for PEP 668 ("externally managed") except for a dry run with a report.
+        var r = await python.RunModuleAsync("pip",
+            [.. Common(), "--dry-run", "--ignore-installed", "-vv", "--report", Path.Combine(scratch, "why.json"), .. Sources(), "--", .. specs],
+            scratch, cancellationToken);
+        var sources = new List<string>();
+        var otherMachines = new List<string>();
+        // Only files of the projects asked for: pip passes over every other file in the folder or index page too.
+        var wanted = specs.Select(spec => PackageSpecs.Normalize(new string([.. spec.TakeWhile(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')])))
+            .ToHashSet(StringComparer.Ordinal);
+        // pip logs at -vv on stdout; its warnings and errors go to stderr.
+        foreach (var line in (r.Stdout + "\n" + r.Stderr).Split('\n'))
+        {
+            var trimmed = line.Trim();
+            if (!trimmed.StartsWith("Skipping link: ", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var file = Uri.TryCreate(trimmed[(trimmed.LastIndexOf(' ') + 1)..], UriKind.Absolute, out var url)
+                ? Path.GetFileName(url.AbsolutePath) : trimmed[(trimmed.LastIndexOf(' ') + 1)..];
+            var project = file.IndexOf('-', StringComparison.Ordinal) is > 0 and var dash ? PackageSpecs.Normalize(file[..dash]) : "";
+            if (!wanted.Contains(project))
+            {
+                continue;
+            }
+            if (trimmed.Contains("No sources permitted", StringComparison.Ordinal))
+            {
+                sources.Add(file);
+            }
+            else if (trimmed.Contains("none of the wheel's tags", StringComparison.Ordinal))
+            {
+                otherMachines.Add(file);
+            }
+        }
+        if (sources.Count == 0 && otherMachines.Count == 0)
+        {
+            return null;
+        }
+        var parts = new List<string>();
+        if (sources.Count > 0)
+        {
+            parts.Add($"only source distributions were found ({Few(sources)}), and those are refused: building one runs the package's own code " +
+                      "at install, outside any sandbox. Ask for a version that is published as a wheel");
+        }
+        if (otherMachines.Count > 0)
+        {
+            parts.Add($"the wheels found are built for other machines or Python versions ({Few(otherMachines)})");
+        }
+        return $"no installable wheel for {string.Join(' ', specs)}: " + string.Join("; ", parts);
+    }
+
+    private static string Few(List<string> files) =>
+        string.Join(", ", files.Distinct(StringComparer.Ordinal).Take(3)) + (files.Distinct(StringComparer.Ordinal).Count() > 3 ? ", ..." : "");
 
     /// <summary>
     /// Installs exactly <paramref name="packages"/> into <paramref name="sitePackages"/>: one <c>name==version
@@ -74,6 +141,8 @@ internal sealed class Pip(PythonTool python, Uri? indexUrl, string findLinks)
     [
         "install", "--only-binary=:all:", "--no-cache-dir", "--no-input", "--disable-pip-version-check",
         "--root-user-action=ignore", "--no-color", "--progress-bar=off",
+        // pip's five retries with back-off keep an admin waiting 8 s for an index that cannot be reached; two say as much.
+        "--retries", "2",
     ];
 
     private string[] Sources()

@@ -39,7 +39,7 @@ internal static class PipReport
             }
             if (install.GetArrayLength() > MaxPackages)
             {
-                throw new PackageException($"the request resolves to {install.GetArrayLength()} packages; at most {MaxPackages} may be approved at once");
+                throw new PackageException($"the request resolves to {install.GetArrayLength()} packages; at most {MaxPackages} may be approved at once", RpcErrorCodes.Refused);
             }
             var result = new List<ResolvedPackage>();
             var names = new HashSet<string>(StringComparer.Ordinal);
@@ -66,18 +66,18 @@ internal static class PipReport
         }
         if (Bool(item, "is_direct"))
         {
-            throw new PackageException($"{name} {version} would come from a direct URL, not the configured index or folder");
+            throw new PackageException($"{name} {version} would come from a direct URL, not the configured index or folder", RpcErrorCodes.Refused);
         }
         var url = String(item, "download_info", "url") ?? "";
         var file = WheelFileName(url);
         if (file is null)
         {
-            throw new PackageException($"{name} {version} is not available as a wheel (only wheels are installed: building from source would run the package's code)");
+            throw new PackageException($"{name} {version} is not available as a wheel (only wheels are installed: building from source would run the package's code)", RpcErrorCodes.Refused);
         }
         var sha256 = Sha256(item);
         if (sha256 is null)
         {
-            throw new PackageException($"{name} {version}: pip reported no sha256 for {file}, so the install could not be pinned to it");
+            throw new PackageException($"{name} {version}: pip reported no sha256 for {file}, so the install could not be pinned to it", RpcErrorCodes.Refused);
         }
         return new ResolvedPackage
         {

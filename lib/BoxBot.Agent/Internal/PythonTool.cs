@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
+using BoxBot.Contracts;
 
 namespace BoxBot.Agent.Internal;
 
@@ -32,14 +34,14 @@ internal sealed class PythonTool(string python, TimeSpan timeout)
         var version = r.Stdout.Trim();
         return r.ExitCode == 0 && version.Length is > 2 and < 8 && version.All(c => char.IsAsciiDigit(c) || c == '.')
             ? version
-            : throw new PackageException($"{python} did not report its version (exit code {r.ExitCode}): {r.ErrorSummary()}");
+            : throw new PackageException($"{python} did not report its version (exit code {r.ExitCode}): {r.ErrorSummary()}", RpcErrorCodes.Unavailable);
     }
 
     private async Task<ToolResult> RunAsync(string what, IReadOnlyList<string> args, string scratch, CancellationToken cancellationToken)
     {
         if (!File.Exists(python))
         {
-            throw new PackageException($"{python} does not exist ([sandbox] python); install python3, python3-pip and python3-venv");
+            throw new PackageException($"{python} does not exist ([sandbox] python); install python3, python3-pip and python3-venv", RpcErrorCodes.Unavailable);
         }
         var info = new ProcessStartInfo(python)
         {
@@ -67,7 +69,7 @@ internal sealed class PythonTool(string python, TimeSpan timeout)
         // pip itself never writes bytecode under /usr.
         info.Environment["PYTHONDONTWRITEBYTECODE"] = "1";
 
-        using var process = Process.Start(info) ?? throw new PackageException($"could not start {python}");
+        using var process = Process.Start(info) ?? throw new PackageException($"could not start {python}", RpcErrorCodes.Unavailable);
         process.StandardInput.Close();
         var stdout = ReadCappedAsync(process.StandardOutput);
         var stderr = ReadCappedAsync(process.StandardError);
@@ -106,18 +108,28 @@ internal sealed class PythonTool(string python, TimeSpan timeout)
 }
 
 /// <summary>What a Python child did.</summary>
-internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
+internal sealed partial record ToolResult(int ExitCode, string Stdout, string Stderr)
 {
     private const int MaxSummary = 1500;
 
     /// <summary>
     /// pip's own error lines ("ERROR: ..." and the indented lines under them), or the last lines of stderr; control
-    /// characters replaced, length capped. For the admin: never holds secrets (pip gets none).
+    /// characters replaced, length capped. When pip could not reach the index, the cause it gave in its retry warnings
+    /// ("Name or service not known", "Connection refused", a certificate error) comes first: its ERROR lines then only
+    /// say that no version was found, which hides why. For the admin: never holds secrets (pip gets none).
     /// </summary>
     public string ErrorSummary()
     {
         var lines = Stderr.Replace("\r", "", StringComparison.Ordinal).Split('\n');
         var picked = new List<string>();
+        if (lines.LastOrDefault(l => l.StartsWith("WARNING: Retrying", StringComparison.Ordinal) || l.StartsWith("WARNING: Could not fetch URL", StringComparison.Ordinal)) is { } retry)
+        {
+            var cause = Errno().Match(retry) is { Success: true } errno ? errno.Value.TrimEnd('\'', '"', ')')
+                : ErrorName().Match(retry) is { Success: true } name ? name.Groups[1].Value
+                : retry["WARNING: ".Length..];
+            var url = RetryPath().Match(retry) is { Success: true } path ? " for " + path.Groups[1].Value : "";
+            picked.Add($"pip could not reach the package index{url} ([agent] package_index_url): {cause}");
+        }
         var inError = false;
         foreach (var line in lines)
         {
@@ -143,4 +155,13 @@ internal sealed record ToolResult(int ExitCode, string Stdout, string Stderr)
         text = new string([.. text.Select(c => char.IsControl(c) ? ' ' : c)]);
         return text.Length == 0 ? "(no output)" : text.Length > MaxSummary ? text[..MaxSummary] + "..." : text;
     }
+
+    [GeneratedRegex(@"\[Errno -?\d+\][^'"")]*")]
+    private static partial Regex Errno();
+
+    [GeneratedRegex(@"\b(\w*(?:Error|Exception))\(")]
+    private static partial Regex ErrorName();
+
+    [GeneratedRegex(@"\)':\s*(\S+)\s*$")]
+    private static partial Regex RetryPath();
 }

@@ -27,12 +27,12 @@ internal sealed class Venv(string root)
         var parent = Path.GetDirectoryName(root)!;
         if (!Directory.Exists(parent))
         {
-            throw new PackageException($"{parent} does not exist: the sandbox's state folder is made by boxbot-sandbox (or the package) before packages can be installed");
+            throw new PackageException($"{parent} does not exist: the sandbox's state folder is made by boxbot-sandbox (or the package) before packages can be installed", RpcErrorCodes.Unavailable);
         }
         var r = await python.RunModuleAsync("venv", ["--without-pip", root], scratch, cancellationToken);
         if (r.ExitCode != 0 || !Exists)
         {
-            throw new PackageException($"could not create the venv {root} (is python3-venv installed, and may the agent write there?): {r.ErrorSummary()}");
+            throw new PackageException($"could not create the venv {root} (is python3-venv installed, and may the agent write there?): {r.ErrorSummary()}", RpcErrorCodes.Unavailable);
         }
     }
 

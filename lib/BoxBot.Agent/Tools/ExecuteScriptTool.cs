@@ -28,7 +28,7 @@ public sealed class ExecuteScriptTool(Func<SandboxRunRequest, string, Cancellati
           "script":{"type":"string","description":"The Python source."},
           "secrets":{"type":"array","items":{"type":"string"},"maxItems":16,"description":"Names of stored secrets the script needs."},
           "timeout_s":{"type":"integer","minimum":1,"maximum":600},
-          "memory_mib":{"type":"integer","minimum":16,"maximum":4096},
+          "memory_mib":{"type":"integer","minimum":32,"maximum":4096},
           "network":{"type":"string","enum":["none","internet"]}},
          "required":["script"],"additionalProperties":false}
         """;
@@ -40,10 +40,10 @@ public sealed class ExecuteScriptTool(Func<SandboxRunRequest, string, Cancellati
         input.Only("script", "secrets", "timeout_s", "memory_mib", "network");
         var request = new SandboxRunRequest
         {
-            Script = input.RequiredString("script", AgentService.MaxScriptChars),
+            Script = input.RequiredString("script", AgentService.MaxScriptBytes),
             Secrets = input.StringList("secrets", 16, 64),
             TimeoutSeconds = (int?)input.OptionalInteger("timeout_s", 1, 600),
-            MemoryMiB = (int?)input.OptionalInteger("memory_mib", 16, 4096),
+            MemoryMiB = (int?)input.OptionalInteger("memory_mib", 32, 4096),
             Network = input.OptionalChoice("network", "none", "internet"),
         };
         var (result, secrets) = await run(request, context.Speaker.ConversationKey, cancellationToken);
@@ -60,6 +60,10 @@ public sealed class ExecuteScriptTool(Func<SandboxRunRequest, string, Cancellati
         if (result.Error is { } error)
         {
             text.Append("\nerror: ").Append(Redact(error, secrets));
+        }
+        if (result.Explanation is { } explanation)
+        {
+            text.Append("\nwhy: ").Append(explanation);
         }
         text.Append("\nstdout:\n").Append(Clip(Redact(result.Stdout, secrets), result.StdoutTruncated));
         text.Append("\nstderr:\n").Append(Clip(Redact(result.Stderr, secrets), result.StderrTruncated));
