@@ -59,7 +59,7 @@ public sealed record ActionLogPage
     [JsonPropertyName("entries")] public IReadOnlyList<ActionLogEntry> Entries { get; init; } = [];
 }
 
-[JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(RespectNullableAnnotations = true, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ChatRequest))]
 [JsonSerializable(typeof(ChatResult))]
 [JsonSerializable(typeof(ActionLogRequest))]

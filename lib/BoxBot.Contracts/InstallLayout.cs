@@ -40,6 +40,9 @@ public static class InstallLayout
     public const string RuntimeDir = "/run/boxbot";
     public const string LibDir = "/usr/lib/boxbot";
 
+    /// <summary>The egress proxy's socket, made by boxbot-egress.socket.</summary>
+    public const string EgressSocket = RuntimeDir + "/egress.sock";
+
     private const UnixFileMode RW = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode RWX = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private const UnixFileMode GR = UnixFileMode.GroupRead;
@@ -87,6 +90,8 @@ public static class InstallLayout
         new(SocketPath(Daemons.Webhook), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, false, "the webhook's control socket (absent until whatsapp-app-secret is set: the unit is skipped)"),
         new(SocketPath(Daemons.Perception), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, true, "the perception daemon's control socket"),
         new(SocketPath(Daemons.PluginHost), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the plugin host's socket"),
+        new(EgressSocket, LayoutKind.Socket, "root", Daemons.Sandbox.ServiceUser, GroupSocket, true,
+            "the egress proxy's socket (boxbot-egress.socket): internet jobs' only way out, through the sandbox runner"),
         new(LibDir, LayoutKind.Directory, "root", "root", PublicDirectory, true, "the executables, libe_sqlite3.so, skills/, sandbox-runtime/, harden-os.sh"),
     ];
 

@@ -122,7 +122,7 @@ public sealed record InstalledPackageList(
     [property: JsonPropertyName("venv")] string Venv,
     [property: JsonPropertyName("packages")] IReadOnlyList<InstalledPackage> Packages);
 
-[JsonSourceGenerationOptions(WriteIndented = false)]
+[JsonSourceGenerationOptions(RespectNullableAnnotations = true, WriteIndented = false)]
 [JsonSerializable(typeof(PackageRequest))]
 [JsonSerializable(typeof(Approval))]
 [JsonSerializable(typeof(ApprovalId))]

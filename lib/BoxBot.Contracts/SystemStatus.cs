@@ -26,7 +26,7 @@ public sealed record SystemStatus
 /// <summary>Empty params object for methods that take none.</summary>
 public sealed record EmptyParams;
 
-[JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(RespectNullableAnnotations = true, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SystemStatus))]
 [JsonSerializable(typeof(EmptyParams))]
 public sealed partial class ContractsJsonContext : JsonSerializerContext;

@@ -105,8 +105,11 @@ public sealed record BlockInfo
 
 public sealed record UserList
 {
-    [JsonPropertyName("users")] public IReadOnlyList<UserInfo> Users { get; init; } = [];
-    [JsonPropertyName("blocked")] public IReadOnlyList<BlockInfo> Blocked { get; init; } = [];
+    /// <summary>The registered users; null (left out of the JSON) when the blocked senders were asked for instead.</summary>
+    [JsonPropertyName("users")] public IReadOnlyList<UserInfo>? Users { get; init; }
+
+    /// <summary>The blocks in force; null (left out of the JSON) unless they were asked for (<see cref="UserListRequest.Blocked"/>).</summary>
+    [JsonPropertyName("blocked")] public IReadOnlyList<BlockInfo>? Blocked { get; init; }
 
     /// <summary>True while a bootstrap code may be issued (no admin yet, or a physical reset's window is open).</summary>
     [JsonPropertyName("bootstrap_open")] public bool BootstrapOpen { get; init; }
@@ -152,7 +155,7 @@ public sealed record ResetResult
     [JsonPropertyName("code")] public required RegistrationCode Code { get; init; }
 }
 
-[JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(RespectNullableAnnotations = true, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(UserListRequest))]
 [JsonSerializable(typeof(UserTarget))]
 [JsonSerializable(typeof(UserRename))]

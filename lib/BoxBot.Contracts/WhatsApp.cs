@@ -114,7 +114,7 @@ public sealed record WhatsAppSendResult
     [JsonPropertyName("outbox")] public string? Outbox { get; init; }
 }
 
-[JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(RespectNullableAnnotations = true, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(WhatsAppEvent))]
 [JsonSerializable(typeof(WhatsAppInboundBatch))]
 [JsonSerializable(typeof(WhatsAppInboundAck))]

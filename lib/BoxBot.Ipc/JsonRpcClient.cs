@@ -154,7 +154,7 @@ public sealed partial class JsonRpcClient : IAsyncDisposable
     private byte[] BuildRequest<TParams>(long id, string method, TParams parameters, JsonTypeInfo<TParams> paramsType)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, Framing.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("jsonrpc"u8, "2.0"u8);
@@ -176,7 +176,7 @@ public sealed partial class JsonRpcClient : IAsyncDisposable
     {
         _pending.TryRemove(id, out _);
         var buffer = new ArrayBufferWriter<byte>(64);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, Framing.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("jsonrpc"u8, "2.0"u8);

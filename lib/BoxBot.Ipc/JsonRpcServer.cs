@@ -124,7 +124,7 @@ public sealed partial class JsonRpcServer : IAsyncDisposable
             var directory = Path.GetDirectoryName(Path.GetFullPath(path));
             if (directory is null || !Directory.Exists(directory))
             {
-                throw new IpcException($"Cannot listen on {path}: directory {directory} does not exist. Create it (the unit's RuntimeDirectory= does) before starting.") { SocketPath = path };
+                throw new IpcException($"Cannot listen on {path}: directory {directory} does not exist. Create it before starting (installed: /usr/lib/tmpfiles.d/boxbot.conf makes /run/boxbot; in development, boxbot dev up makes $BOXBOT_HOME/run).") { SocketPath = path };
             }
             UnixDomainSocketEndPoint endpoint;
             try

@@ -124,7 +124,7 @@ internal static class Envelope
     public static byte[] ResultFrame(RequestId id, ReadOnlySpan<byte> resultJson)
     {
         var buffer = new ArrayBufferWriter<byte>(resultJson.Length + 64);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, Framing.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("jsonrpc"u8, "2.0"u8);
@@ -140,7 +140,7 @@ internal static class Envelope
     public static byte[] ErrorFrame(RequestId id, int code, string message)
     {
         var buffer = new ArrayBufferWriter<byte>(128 + message.Length);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, Framing.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("jsonrpc"u8, "2.0"u8);

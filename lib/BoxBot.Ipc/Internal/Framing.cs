@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 
 namespace BoxBot.Ipc.Internal;
 
@@ -46,6 +48,13 @@ internal static class Framing
 {
     public const int MaxPayload = 1024 * 1024;
     public const int HeaderSize = 4;
+
+    /// <summary>
+    /// How every frame's JSON is written: only the escaping JSON itself requires. The default encoder writes every
+    /// non-ASCII character as \uXXXX (6 bytes for "é"), so a script of accented text the agent accepts could outgrow
+    /// the frame limit on the way to the sandbox; frames are never embedded in HTML, which is what the rest guards.
+    /// </summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>
     /// Reads one frame. Waiting for its first byte takes as long as it takes (idle connections are

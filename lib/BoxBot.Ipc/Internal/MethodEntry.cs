@@ -54,7 +54,12 @@ internal sealed class MethodEntry<TParams, TResult>(
     {
         var value = ReadParams(parameters, paramsType);
         var result = await handler(value, context, cancellationToken).ConfigureAwait(false);
-        return JsonSerializer.SerializeToUtf8Bytes(result, resultType);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, Framing.WriterOptions))
+        {
+            JsonSerializer.Serialize(writer, result, resultType);
+        }
+        return buffer.WrittenSpan.ToArray();
     }
 }
 
