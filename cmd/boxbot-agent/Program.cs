@@ -3,5 +3,6 @@ using BoxBot.Contracts;
 using BoxBot.Hosting;
 
 return await DaemonMain.RunAsync(Daemons.Agent,
-    "conversations, the LLM loop, users, memory, secrets and approvals (this build: the secret store, running scripts in the sandbox for admins, and approved packages for the sandbox's venv).",
+    "conversations with the language model and its tools, the user registry and codes, memory, tasks and skills, secrets, " +
+    "package approvals, the WhatsApp inbox and outbound messages",
     args, static () => new AgentService());

@@ -3,5 +3,5 @@ using BoxBot.Hosting;
 using BoxBot.PluginHost;
 
 return await DaemonMain.RunAsync(Daemons.PluginHost,
-    "installs and runs plugins and speaks for the box on the NATS mesh (this build: mesh connection when [plugin-host] mesh_url is set, and status).",
+    "plugins and the box's place on the NATS mesh (this build: a mesh connection when [plugin-host] mesh_url is set, and status; plugins are not built yet)",
     args, static () => new PluginHostService());

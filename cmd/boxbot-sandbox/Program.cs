@@ -18,5 +18,8 @@ if (args is ["egress", ..])
 }
 
 return await DaemonMain.RunAsync(Daemons.Sandbox,
-    "runs agent-written Python scripts, one kernel-confined process per job (sandbox.run, callable by the agent's uid only).",
-    args, static () => new SandboxService());
+    "runs agent-written Python scripts, one kernel-confined process per job (sandbox.run, for the agent's uid and root)",
+    args, static () => new SandboxService(),
+    "Subcommands: `boxbot-sandbox egress` is the egress proxy, the only way network = internet jobs reach out (its own unit, " +
+    "boxbot-egress; `boxbot-sandbox egress --help`); `boxbot-sandbox exec` is the per-job launcher the runner starts inside a " +
+    "job's namespaces, not for people.");

@@ -3,5 +3,6 @@ using BoxBot.Hosting;
 using BoxBot.Webhook;
 
 return await DaemonMain.RunAsync(Daemons.Webhook,
-    "the WhatsApp Cloud API webhook on a loopback port, the box's only inbound listener (this build: answers 404 to everything; status on its control socket).",
+    "the WhatsApp Cloud API webhook on a loopback port, the box's only inbound listener: verifies signed deliveries, spools them on " +
+    "disk and hands them to the agent",
     args, static () => new WebhookService());

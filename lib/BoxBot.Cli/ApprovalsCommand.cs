@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using BoxBot.Cli.Internal;
 using BoxBot.Contracts;
 
@@ -22,7 +21,7 @@ internal static class ApprovalsCommand
             }
             if (parse.GetValue(listJson))
             {
-                Console.WriteLine(JsonSerializer.Serialize(result, PackagesJsonContext.Default.ApprovalList));
+                CliJson.Print(result, PackagesJsonContext.Default.ApprovalList);
             }
             else if (result.Approvals.Count == 0)
             {
@@ -46,7 +45,7 @@ internal static class ApprovalsCommand
                 PackagesJsonContext.Default.ApprovalId, PackagesJsonContext.Default.Approval, null, ct);
             if (approval is not null)
             {
-                Console.Write(parse.GetValue(showJson) ? JsonSerializer.Serialize(approval, PackagesJsonContext.Default.Approval) + "\n" : ApprovalText.Details(approval));
+                Console.Write(parse.GetValue(showJson) ? CliJson.Format(approval, PackagesJsonContext.Default.Approval) + "\n" : ApprovalText.Details(approval));
             }
             return code;
         });
@@ -68,7 +67,7 @@ internal static class ApprovalsCommand
             }
             if (parse.GetValue(approveJson))
             {
-                Console.WriteLine(JsonSerializer.Serialize(approval, PackagesJsonContext.Default.Approval));
+                CliJson.Print(approval, PackagesJsonContext.Default.Approval);
             }
             else if (approval.State == ApprovalStates.Installed)
             {
@@ -92,7 +91,7 @@ internal static class ApprovalsCommand
             if (approval is not null)
             {
                 Console.WriteLine(parse.GetValue(denyJson)
-                    ? JsonSerializer.Serialize(approval, PackagesJsonContext.Default.Approval)
+                    ? CliJson.Format(approval, PackagesJsonContext.Default.Approval)
                     : $"approval {approval.Id}: denied; nothing installed");
             }
             return code;

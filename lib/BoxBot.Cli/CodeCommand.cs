@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using BoxBot.Cli.Internal;
 using BoxBot.Contracts;
 
@@ -39,7 +38,7 @@ internal static class CodeCommand
                 UsersJsonContext.Default.RegistrationCode, null, ct);
             if (result is not null)
             {
-                Console.Write(parse.GetValue(json) ? JsonSerializer.Serialize(result, UsersJsonContext.Default.RegistrationCode) + "\n" : Describe(result));
+                Console.Write(parse.GetValue(json) ? CliJson.Format(result, UsersJsonContext.Default.RegistrationCode) + "\n" : Describe(result));
             }
             return code;
         });
@@ -57,7 +56,8 @@ internal static class CodeCommand
         return code.Kind == "bootstrap"
             ? $"bootstrap code: {code.Code}\n" +
               $"{validity} Whoever sends it first becomes the primary admin: send these six digits, alone, to the box's WhatsApp " +
-              $"number from the phone of the person who will run the box. {char.ToUpperInvariant(remaining[0])}{remaining[1..]}.\n"
+              $"number from the phone of the person who will run the box. Asking for another bootstrap code revokes this one; " +
+              $"{remaining.Replace("code", "bootstrap code", StringComparison.Ordinal)}.\n"
             : $"registration code: {code.Code}\n" +
               $"{validity} Give it to the new person out of band (in person, by phone); they send these six digits, alone, to " +
               $"the box's WhatsApp number. Asking for another code revokes this one; {remaining}.\n";

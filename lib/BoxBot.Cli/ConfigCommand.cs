@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
+using BoxBot.Cli.Internal;
 using BoxBot.Config;
 
 namespace BoxBot.Cli;
@@ -11,21 +11,25 @@ internal static class ConfigCommand
         var json = CommonOptions.Json();
         var file = new Argument<string?>("FILE")
         {
-            Description = "The file to check. Default: $BOXBOT_HOME/boxbot.toml when BOXBOT_HOME is set, else /etc/boxbot/boxbot.toml.",
+            Description = "The file to check. Default: $BOXBOT_HOME/boxbot.toml when BOXBOT_HOME is set, else /etc/boxbot/boxbot.toml; " +
+                          "the default file may be absent (the built-in defaults then apply, as the daemons do), a FILE you name may not.",
             Arity = ArgumentArity.ZeroOrOne,
         };
         var check = new Command("check",
             "Validate a configuration file without starting anything: TOML syntax, unknown sections and keys, types and ranges.\n" +
-            "Each problem is printed as FILE:LINE:COLUMN: KEY: MESSAGE. Exit code 0 when valid, 1 otherwise.")
+            "Each problem is printed as FILE:LINE:COLUMN: KEY: MESSAGE (FILE: MESSAGE for the file as a whole). --json: {\"file\", " +
+            "\"exists\", \"ok\", \"errors\": [{\"file\", \"line\", \"column\", \"key\", \"message\"}]}. Exit code 0 when valid (or the default " +
+            "file is absent), 1 otherwise.")
         { file, json };
         check.SetAction(parse =>
         {
-            var path = parse.GetValue(file) ?? BoxPaths.FromEnvironment().ConfigFile;
-            IReadOnlyList<ConfigError> errors;
+            var named = parse.GetValue(file);
+            var path = named ?? BoxPaths.FromEnvironment().ConfigFile;
+            IReadOnlyList<ConfigError> errors = [];
+            var exists = true;
             try
             {
-                ConfigLoader.Load(path);
-                errors = [];
+                exists = (named is null ? ConfigLoader.LoadOrDefaults(path) : ConfigLoader.Load(path)).FromFile;
             }
             catch (ConfigException e)
             {
@@ -33,9 +37,14 @@ internal static class ConfigCommand
             }
             if (parse.GetValue(json))
             {
-                var report = new ConfigCheckReport(path, errors.Count == 0,
-                    [.. errors.Select(e => new ConfigErrorReport(e.File, e.Line, e.Column, e.Key, e.Message))]);
-                Console.WriteLine(JsonSerializer.Serialize(report, CliJsonContext.Default.ConfigCheckReport));
+                var report = new ConfigCheckReport(path, exists, errors.Count == 0, [.. errors.Select(e => e.Line == 0
+                    ? new ConfigErrorReport(e.File, null, null, null, e.Message)
+                    : new ConfigErrorReport(e.File, e.Line, e.Column, e.Key.Length == 0 ? null : e.Key, e.Message))]);
+                CliJson.Print(report, CliJsonContext.Default.ConfigCheckReport);
+            }
+            else if (!exists)
+            {
+                Console.WriteLine($"{path}: absent, so the built-in defaults apply (packaging/boxbot.example.toml lists them)");
             }
             else if (errors.Count == 0)
             {
@@ -47,7 +56,7 @@ internal static class ConfigCommand
                 {
                     Console.Error.WriteLine(error.ToString());
                 }
-                Console.Error.WriteLine($"{path}: {errors.Count} problem(s)");
+                Console.Error.WriteLine($"{path}: {errors.Count} problem{(errors.Count == 1 ? "" : "s")}");
             }
             return errors.Count == 0 ? ExitCodes.Ok : ExitCodes.Failure;
         });

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using BoxBot.Cli.Doctor;
+using BoxBot.Cli.Internal;
 using BoxBot.Contracts;
 
 namespace BoxBot.Cli;
@@ -34,7 +34,7 @@ internal static class DoctorCommand
         {
             var (context, findings) = await DoctorRun.RunAsync(cancellationToken);
             var report = Report(context, findings);
-            Console.Write(parse.GetValue(json) ? JsonSerializer.Serialize(report, CliJsonContext.Default.DoctorReport) + "\n" : Render(report));
+            Console.Write(parse.GetValue(json) ? CliJson.Format(report, CliJsonContext.Default.DoctorReport) + "\n" : Render(report));
             return report.Summary.Failures == 0 ? ExitCodes.Ok : ExitCodes.CheckFailed;
         });
         return command;
@@ -70,7 +70,7 @@ internal static class DoctorCommand
             }
         }
         var s = report.Summary;
-        text.Append(CultureInfo.InvariantCulture, $"doctor: {s.Ok} ok, {s.Warnings} warnings, {s.Failures} failures\n");
+        text.Append(CultureInfo.InvariantCulture, $"doctor: {s.Ok} ok, {s.Warnings} warnings, {s.Failures} failures, {s.Skipped} skipped\n");
         return text.ToString();
     }
 }

@@ -21,6 +21,10 @@ internal static class LogCommand
         { follow, json, last };
         log.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(last) < 0)
+            {
+                return Failures.Usage($"--last {parse.GetValue(last)}: the number of entries to start with is 0 or more");
+            }
             var after = 0L;
             var (first, code) = await ReadAsync(0, int.MaxValue, ct);
             if (first is null)
@@ -28,6 +32,10 @@ internal static class LogCommand
                 return code;
             }
             var entries = first;
+            if (entries.Count == 0 && !parse.GetValue(follow))
+            {
+                await Console.Error.WriteLineAsync("boxbot: the action log is empty: the assistant has made no tool call yet");
+            }
             var skip = Math.Max(0, entries.Count - Math.Max(0, parse.GetValue(last)));
             foreach (var entry in entries.Skip(skip))
             {
@@ -82,7 +90,7 @@ internal static class LogCommand
     {
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(entry, ConversationsJsonContext.Default.ActionLogEntry));
+            CliJson.PrintLine(entry, ConversationsJsonContext.Default.ActionLogEntry);
             return;
         }
         var at = DateTimeOffset.FromUnixTimeSeconds(entry.At).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

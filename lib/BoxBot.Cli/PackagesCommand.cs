@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using BoxBot.Cli.Internal;
 using BoxBot.Contracts;
 
@@ -33,7 +32,7 @@ internal static class PackagesCommand
                 PackagesJsonContext.Default.PackageRequest, PackagesJsonContext.Default.Approval, PipCallTimeout, ct);
             if (approval is not null)
             {
-                Console.Write(parse.GetValue(requestJson) ? JsonSerializer.Serialize(approval, PackagesJsonContext.Default.Approval) + "\n" : ApprovalText.Details(approval));
+                Console.Write(parse.GetValue(requestJson) ? CliJson.Format(approval, PackagesJsonContext.Default.Approval) + "\n" : ApprovalText.Details(approval));
             }
             return code;
         });
@@ -53,7 +52,7 @@ internal static class PackagesCommand
             }
             if (parse.GetValue(listJson))
             {
-                Console.WriteLine(JsonSerializer.Serialize(installed, PackagesJsonContext.Default.InstalledPackageList));
+                CliJson.Print(installed, PackagesJsonContext.Default.InstalledPackageList);
             }
             else if (installed.Packages.Count == 0)
             {

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using BoxBot.Cli.Internal;
 using BoxBot.Contracts;
@@ -21,7 +20,8 @@ internal static class UsersCommand
             "List the registered users: number, role (the primary admin as \"admin (primary)\"), name (\"(unverified)\" while it is " +
             "the one their WhatsApp profile gave), when registered and when last seen, in UTC. " +
             "--json prints {\"users\": [{\"number\", \"name\", \"name_verified\", \"role\", \"primary\", \"created_at\", \"last_seen_at\"}], " +
-            "\"blocked\": [{\"number\", \"level\", \"permanent\", \"until\", \"since\"}], \"bootstrap_open\"} (times in Unix seconds).")
+            "\"bootstrap_open\"}; with --blocked {\"blocked\": [{\"number\", \"level\", \"permanent\", \"until\", \"since\"}], \"bootstrap_open\"} " +
+            "(times in Unix seconds; a null key is left out).")
         { blocked, listJson };
         list.SetAction(async (parse, ct) =>
         {
@@ -37,7 +37,7 @@ internal static class UsersCommand
             var blocks = result.Blocked ?? [];
             if (parse.GetValue(listJson))
             {
-                Console.WriteLine(JsonSerializer.Serialize(result, UsersJsonContext.Default.UserList));
+                CliJson.Print(result, UsersJsonContext.Default.UserList);
             }
             else if (showBlocked ? blocks.Count == 0 : users.Count == 0)
             {
@@ -59,10 +59,12 @@ internal static class UsersCommand
         };
         var renameJson = CommonOptions.Json();
         var rename = new Command("rename",
-            "Set a user's display name. A name an admin set is shown as verified; until then the name is the one the person's " +
-            "WhatsApp profile gave, which anyone can set to anything.")
+            "Set a user's display name (at most 64 characters). A name an admin set is shown as verified; until then the name is the " +
+            "one the person's WhatsApp profile gave, which anyone can set to anything. Prints what changed; --json prints {\"user\", " +
+            "\"changed\", \"message\"}. Exit code 0 also when the name was already that (changed false); 1 when the number is not a " +
+            "registered user; 2 for a malformed number or a name that is empty or too long.")
         { renameNumber, renameName, renameJson };
-        rename.SetAction((parse, ct) => ChangeAsync(UserMethods.Rename,
+        rename.SetAction((parse, ct) => ChangeAsync(UserMethods.Rename, parse.GetValue(renameNumber)!,
             new UserRename { Number = parse.GetValue(renameNumber)!, Name = parse.GetValue(renameName)! },
             UsersJsonContext.Default.UserRename, parse.GetValue(renameJson), ct));
 
@@ -75,41 +77,49 @@ internal static class UsersCommand
             "blocked sender is dropped silently; `unblock` lifts the block and forgets the failed attempts.\n" +
             "Names come from WhatsApp profiles and are shown as (unverified) until an admin renames the user.\n" +
             "Exit code 0 when done, also when there was nothing to do (the message says so); 1 when refused (such as demoting " +
-            "or removing the primary admin), when the number is unknown, or when the agent is unreachable; 2 for a usage error. " +
-            "See docs/users.md.")
+            "or removing the primary admin), when the number is not a registered user (for unblock: not blocked), or when the " +
+            "agent is unreachable; 2 for a usage error such as a malformed number. See docs/users.md.")
         {
             list,
             Change("remove", UserMethods.Remove,
                 "Unregister a user: they can no longer talk to the box (a new code is needed to come back). Their messages are " +
-                "kept. The primary admin cannot be removed."),
-            Change("promote", UserMethods.Promote, "Make a user an admin: they may then manage users and codes."),
-            Change("demote", UserMethods.Demote, "Make an admin a user. The primary admin cannot be demoted."),
+                "kept. The primary admin cannot be removed.",
+                "Exit code 1 when the number is not a registered user or is the primary admin"),
+            Change("promote", UserMethods.Promote, "Make a user an admin: they may then manage users and codes.",
+                "Exit code 0 also when they are an admin already (changed false); 1 when the number is not a registered user"),
+            Change("demote", UserMethods.Demote, "Make an admin a user. The primary admin cannot be demoted.",
+                "Exit code 0 also when they are a user already (changed false); 1 when the number is not a registered user or is the primary admin"),
             Change("unblock", UserMethods.Unblock,
-                "Lift a sender's block and forget their failed code attempts (the count towards a permanent block starts again)."),
+                "Lift a sender's block and forget their failed code attempts (the count towards a permanent block starts again).",
+                "Exit code 1 when the number is not blocked"),
             rename,
         };
     }
 
     /// <summary>An admin operation on one number: prints the agent's message (or the <see cref="UserChange"/> as JSON).</summary>
-    private static Command Change(string name, string method, string description)
+    private static Command Change(string name, string method, string description, string exitCodes)
     {
         var number = Number();
         var json = CommonOptions.Json();
         var command = new Command(name,
-            description + " Prints what changed; --json prints {\"user\", \"changed\", \"message\"}. Exit code 0 also when there was nothing to do.")
+            description + " Prints what changed; --json prints {\"user\", \"changed\", \"message\"}. " + exitCodes + "; 2 for a malformed number.")
         { number, json };
-        command.SetAction((parse, ct) => ChangeAsync(method, new UserTarget { Number = parse.GetValue(number)! },
+        command.SetAction((parse, ct) => ChangeAsync(method, parse.GetValue(number)!, new UserTarget { Number = parse.GetValue(number)! },
             UsersJsonContext.Default.UserTarget, parse.GetValue(json), ct));
         return command;
     }
 
-    private static async Task<int> ChangeAsync<TParams>(string method, TParams parameters,
+    private static async Task<int> ChangeAsync<TParams>(string method, string number, TParams parameters,
         JsonTypeInfo<TParams> paramsType, bool json, CancellationToken ct)
     {
+        if (CommonOptions.PhoneNumber(number, "NUMBER", international: false).Failure is { } invalid)
+        {
+            return Failures.Report(invalid);
+        }
         var (result, code) = await AgentCall.CallAsync(method, parameters, paramsType, UsersJsonContext.Default.UserChange, null, ct);
         if (result is not null)
         {
-            Console.WriteLine(json ? JsonSerializer.Serialize(result, UsersJsonContext.Default.UserChange) : Printable(result.Message));
+            Console.WriteLine(json ? CliJson.Format(result, UsersJsonContext.Default.UserChange) : Printable(result.Message));
         }
         return code;
     }

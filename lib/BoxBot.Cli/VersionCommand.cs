@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using System.Text.Json;
+using BoxBot.Cli.Internal;
 using BoxBot.Contracts;
 
 namespace BoxBot.Cli;
@@ -15,7 +15,7 @@ internal static class VersionCommand
         {
             var report = new VersionReport(BuildInfo.Version, RuntimeInformation.FrameworkDescription, RuntimeInformation.RuntimeIdentifier);
             Console.WriteLine(parse.GetValue(json)
-                ? JsonSerializer.Serialize(report, CliJsonContext.Default.VersionReport)
+                ? CliJson.Format(report, CliJsonContext.Default.VersionReport)
                 : $"boxbot {report.Version} ({report.Runtime}, {report.RuntimeIdentifier})");
             return ExitCodes.Ok;
         });

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using BoxBot.Cli.Internal;
 using BoxBot.Contracts;
 
@@ -40,6 +39,10 @@ internal static class WhatsAppCommand
         send.SetAction(async (parse, cancellationToken) =>
         {
             var message = parse.GetValue(text)!;
+            if (CommonOptions.PhoneNumber(parse.GetValue(to)!, "--to").Failure is { } malformed)
+            {
+                return Failures.Report(malformed);
+            }
             if (message == "-")
             {
                 message = await Console.In.ReadToEndAsync(cancellationToken);
@@ -50,7 +53,7 @@ internal static class WhatsAppCommand
                 WhatsAppJsonContext.Default.WhatsAppSendRequest, WhatsAppJsonContext.Default.WhatsAppSendResult, SendTimeout, cancellationToken);
             if (result is not null)
             {
-                Console.WriteLine(parse.GetValue(json) ? JsonSerializer.Serialize(result, WhatsAppJsonContext.Default.WhatsAppSendResult) : Describe(recipient, result));
+                Console.WriteLine(parse.GetValue(json) ? CliJson.Format(result, WhatsAppJsonContext.Default.WhatsAppSendResult) : Describe(recipient, result));
             }
             return code;
         });

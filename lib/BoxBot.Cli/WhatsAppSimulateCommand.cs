@@ -40,7 +40,7 @@ internal static class WhatsAppSimulateCommand
         var json = CommonOptions.Json();
         var text = new Argument<string[]>("TEXT")
         {
-            Description = "The message text; several words are joined with single spaces (quote it to keep other spacing).",
+            Description = "The message text; several words are joined with single spaces (quote it to keep other spacing); - reads it from stdin.",
             Arity = ArgumentArity.OneOrMore,
         };
         var command = new Command("simulate",
@@ -60,14 +60,19 @@ internal static class WhatsAppSimulateCommand
 
     private static async Task<int> RunAsync(string fromText, string? name, string text, bool json, CancellationToken cancellationToken)
     {
-        if (PhoneNumbers.NormalizeInternational(fromText) is not { } from)
+        if (text == "-")
         {
-            return Usage($"--from '{fromText}' is not a phone number in international form: give the country code first " +
-                         $"(\"+49 151 2345678\" or 491512345678), {PhoneNumbers.MinInternationalDigits} to {PhoneNumbers.MaxInternationalDigits} digits, no leading 0");
+            text = await Console.In.ReadToEndAsync(cancellationToken);
+            text = text.EndsWith("\r\n", StringComparison.Ordinal) ? text[..^2] : text.EndsWith('\n') ? text[..^1] : text;
+        }
+        var (from, invalid) = CommonOptions.PhoneNumber(fromText, "--from");
+        if (invalid is not null)
+        {
+            return Failures.Report(invalid);
         }
         if (string.IsNullOrWhiteSpace(text) || text.Length > WebhookPayload.MaxTextLength)
         {
-            return Usage($"TEXT must be 1 to {WebhookPayload.MaxTextLength} characters (WhatsApp's limit for one message)");
+            return Usage($"TEXT must be 1 to {WebhookPayload.MaxTextLength} characters (the most the webhook reads of one message)");
         }
         if (name is { Length: > WebhookPayload.MaxNameLength })
         {
@@ -79,8 +84,9 @@ internal static class WhatsAppSimulateCommand
         var webhook = await DaemonProbe.ProbeAsync(Daemons.Webhook, paths, config.Ipc.RequestTimeout, cancellationToken);
         if (!webhook.Up)
         {
-            return Fail($"the webhook is not running ({webhook.Error}); start it with `make run` or `boxbot dev up` " +
-                        "(development) or `systemctl start boxbot-webhook` (installed)");
+            return Fail($"the webhook is not running ({webhook.Error}); " + (DevHints.UnsetHome(paths)
+                ?? (paths.IsDevelopment ? "start the development box with `make run` or `boxbot dev up`"
+                    : "installed, it starts once WhatsApp is configured (docs/whatsapp.md): `sudo systemctl start boxbot-webhook.socket`")));
         }
         var listen = webhook.Details?.GetValueOrDefault("listen");
         if (WebhookUri(listen) is not { } uri)
@@ -94,7 +100,7 @@ internal static class WhatsAppSimulateCommand
 
         var messageId = DeliveryBuilder.NewMessageId();
         var phoneNumberId = config.WhatsApp.PhoneNumberId is { Length: > 0 } configured ? configured : UnsetPhoneNumberId;
-        var body = DeliveryBuilder.Text(phoneNumberId, from, string.IsNullOrEmpty(name) ? null : name, text, messageId,
+        var body = DeliveryBuilder.Text(phoneNumberId, from!, string.IsNullOrEmpty(name) ? null : name, text, messageId,
             DateTimeOffset.UtcNow.ToUnixTimeSeconds());
         var status = await PostAsync(uri, body, WebhookSignature.Sign(body, secret), cancellationToken);
         if (status is not { } code)
@@ -114,7 +120,9 @@ internal static class WhatsAppSimulateCommand
         {
             return ExitCodes.Ok;
         }
-        return Fail($"the webhook answered HTTP {(int)code} ({code}) to message id {messageId}, not 200{Hint(code)}");
+        // Under --json the document above already says which status came back: the failure goes to stderr only.
+        return Failures.Report(new Failure(ExitCodes.Failure, Failures.Kinds.Failed,
+            $"the webhook answered HTTP {(int)code} ({code}) to message id {messageId}, not 200{Hint(code)}"), printJson: !json);
     }
 
     /// <summary>
@@ -205,15 +213,7 @@ internal static class WhatsAppSimulateCommand
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static int Usage(string message)
-    {
-        Console.Error.WriteLine("boxbot: " + message);
-        return ExitCodes.Usage;
-    }
+    private static int Usage(string message) => Failures.Usage(message);
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine("boxbot: " + message);
-        return ExitCodes.Failure;
-    }
+    private static int Fail(string message) => Failures.Fail(message);
 }

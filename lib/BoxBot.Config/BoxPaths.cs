@@ -48,13 +48,13 @@ public sealed record BoxPaths
         return Path.Combine(StateRoot, daemon.StateName);
     }
 
+    /// <summary>The egress proxy's socket (boxbot-sandbox egress; the boxbot-egress unit): network "internet" jobs' only way out.</summary>
+    public string EgressSocket => Path.Combine(RuntimeDir, "egress.sock");
+
     /// <summary>
     /// The venv of approved Python packages: <c>&lt;sandbox state&gt;/venv</c> (<c>/var/lib/boxbot-sandbox/venv</c>).
     /// Written only by the agent (after a human approved the install), bound read-only into every sandbox job.
     /// </summary>
-    /// <summary>The egress proxy's socket (boxbot-sandbox egress; the boxbot-egress unit): network "internet" jobs' only way out.</summary>
-    public string EgressSocket => Path.Combine(RuntimeDir, "egress.sock");
-
     public string SandboxVenv => Path.Combine(StateDir(Daemons.Sandbox), "venv");
 
     /// <summary>The development layout under <paramref name="home"/> (made absolute against the current directory).</summary>

@@ -34,8 +34,8 @@ public static class ConfigLoader
         {
             throw new ConfigException(new ConfigError(path, 0, 0, "",
                 Directory.Exists(path)
-                    ? "is a directory, not a config file (pass the path of boxbot.toml with --config)"
-                    : "config file not found (copy packaging/boxbot.example.toml or pass --config)"));
+                    ? "is a directory, not a config file: give the path of boxbot.toml itself"
+                    : "config file not found: give the path of an existing file (packaging/boxbot.example.toml lists every key with its default)"));
         }
 
         return Parse(Read(path), path) with { FromFile = true };
@@ -69,7 +69,7 @@ public static class ConfigLoader
         catch (UnauthorizedAccessException)
         {
             throw new ConfigException(new ConfigError(path, 0, 0, "",
-                "permission denied reading the config file (installed, it is root:boxbot 0640: run as a member of group boxbot, or with sudo)"));
+                "permission denied reading the config file (on an installed box it is root:boxbot 0640: run as a member of group boxbot, or with sudo)"));
         }
         catch (IOException ex)
         {

@@ -10,7 +10,15 @@ public static class DaemonMain
     /// <summary>Below the units' stop timeout, above <see cref="DaemonHost.ShutdownBudget"/>: a backstop, not the plan.</summary>
     private static readonly TimeSpan TerminationTimeout = DaemonHost.ShutdownBudget + TimeSpan.FromSeconds(2);
 
-    public static async Task<int> RunAsync(DaemonInfo daemon, string description, string[] args, Func<IDaemonService> createService)
+    /// <param name="daemon">Which daemon.</param>
+    /// <param name="description">
+    /// What it does, in one line without a final period: the first line of its --help, and the README's table, which a test
+    /// keeps equal to it.
+    /// </param>
+    /// <param name="args">The command line.</param>
+    /// <param name="createService">Makes the daemon's service.</param>
+    /// <param name="more">Further paragraphs for --help (subcommands, for example), or null.</param>
+    public static async Task<int> RunAsync(DaemonInfo daemon, string description, string[] args, Func<IDaemonService> createService, string? more = null)
     {
         var config = new Option<string?>("--config")
         {
@@ -22,7 +30,7 @@ public static class DaemonMain
             Description = "Override [box] log_level: debug, info, warning or error.",
             HelpName = "LEVEL",
         };
-        var root = new RootCommand($"{daemon.Executable}: {description}\n\n" +
+        var root = new RootCommand($"{daemon.Executable}: {description}.\n\n" + (more is null ? "" : more + "\n\n") +
             "Started by systemd (Type=notify) on an installed box, or by `boxbot dev up` for development. " +
             "Logs go to stderr with journald priority prefixes. SIGTERM or SIGINT shuts down gracefully within 5 s.\n" +
             "Exit codes: 0 clean stop, 1 failure (bad config, cannot bind, missing prerequisite), 2 usage error.")

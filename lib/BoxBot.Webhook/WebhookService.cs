@@ -2,6 +2,7 @@ using BoxBot.Config;
 using BoxBot.Contracts;
 using BoxBot.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -85,7 +86,16 @@ public sealed class WebhookService(TimeProvider? time = null) : IDaemonService
         var app = builder.Build();
         app.Run(endpoint.HandleAsync);
         _app = app;
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            // Kestrel says only "Failed to bind to address ...": say which setting moves it, and how to see who holds the port.
+            throw new IOException($"port {options.Port} on {options.ListenAddress} is already in use by another process (`ss -ltnp 'sport = :{options.Port}'` " +
+                $"shows which; another boxbot dev box, perhaps): set [webhook] port in {context.LoadedConfig.SourcePath} to a free port, or stop the other", e);
+        }
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         _listen = bound?.FirstOrDefault()?.Replace("http://", "", StringComparison.Ordinal) ?? $"{options.ListenAddress}:{options.Port}";
         log.LogInformation("listening on {Listen}: POST and GET {Path}, nothing else", string.Join(", ", bound ?? [_listen]), WebhookEndpoint.Path);

@@ -47,7 +47,7 @@ public class ConfigLoadingTests
         var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path))!;
 
         Assert.That(ex.Errors, Has.Count.EqualTo(1));
-        Assert.That(ex.Message, Is.EqualTo($"{path}: config file not found (copy packaging/boxbot.example.toml or pass --config)"));
+        Assert.That(ex.Message, Is.EqualTo($"{path}: config file not found: give the path of an existing file (packaging/boxbot.example.toml lists every key with its default)"));
     }
 
     [Test]

@@ -120,8 +120,94 @@ public class AgentChatTests
 
         Assert.That(code, Is.EqualTo(0), stderr);
         Assert.That(stdout, Is.EqualTo("Hi there.\nStill here.\n"));
-        Assert.That(stderr, Does.Contain("Ctrl-D leaves"));
     }
+
+    // Keys as a terminal sends them.
+    private const string CtrlC = "\x03", CtrlD = "\x04", CtrlU = "\x15", CtrlW = "\x17", Backspace = "\x7f", Enter = "\r", Left = "\x1b[D", Home = "\x1b[H";
+
+    [Test]
+    public async Task At_a_terminal_Ctrl_C_throws_the_typed_line_away_so_the_model_never_sees_it()
+    {
+        _llm.ThenToolUse("toolu_t1", "message", """{"text":"Got the new one."}""");
+        _llm.ThenText("done");
+        var before = _llm.Requests.Count;
+        using var terminal = Terminal();
+        await terminal.WaitForAsync("> ");
+
+        await terminal.TypeAsync("abandoned text");
+        await terminal.TypeAsync(CtrlC);
+        await terminal.TypeAsync("new text" + Enter);
+        await terminal.WaitForAsync("Got the new one.");
+        await terminal.TypeAsync(CtrlD);
+
+        Assert.That(await terminal.ExitAsync(), Is.EqualTo(0), terminal.Output);
+        // Everything the model was sent from here on (a turn may carry an earlier unanswered message of this
+        // conversation too): the line typed after Ctrl-C, and nothing of the abandoned one.
+        var said = UserTexts(before);
+        Assert.That(said, Is.Not.Empty, terminal.Output);
+        Assert.That(said[^1], Does.Contain("\nnew text\n"));
+        Assert.That(string.Join("|", said), Does.Not.Contain("abandoned"));
+        Assert.That(terminal.Output, Does.Contain("^C"));
+        // The reply starts a line of its own: the line it is on holds nothing of the prompt.
+        var replyLine = terminal.Output.Split('\n').Single(l => l.Contains("Got the new one.", StringComparison.Ordinal));
+        Assert.That(replyLine.Trim('\r'), Is.EqualTo("Got the new one."));
+    }
+
+    [Test]
+    public async Task At_a_terminal_Ctrl_D_leaves_only_on_an_empty_line_and_the_line_is_edited_as_in_a_shell()
+    {
+        _llm.ThenToolUse("toolu_t2", "message", """{"text":"Edited fine."}""");
+        _llm.ThenText("done");
+        var before = _llm.Requests.Count;
+        using var terminal = Terminal();
+        await terminal.WaitForAsync("> ");
+
+        // Ctrl-D on a typed line neither sends it nor leaves; Ctrl-U then clears it.
+        await terminal.TypeAsync("half a thought" + CtrlD);
+        await terminal.TypeAsync(CtrlU);
+        // "wrold" fixed with Backspace, a word cut with Ctrl-W, and an insertion at the start after Home.
+        await terminal.TypeAsync("ello wrold" + Backspace + Backspace + Backspace + Backspace + "orld");
+        await terminal.TypeAsync(" oops" + CtrlW + Backspace);
+        await terminal.TypeAsync(Home + "h" + Left + Left);
+        await terminal.TypeAsync(Enter);
+        await terminal.WaitForAsync("Edited fine.");
+        await terminal.TypeAsync(CtrlD);
+
+        Assert.That(await terminal.ExitAsync(), Is.EqualTo(0), terminal.Output);
+        var said = UserTexts(before);
+        Assert.That(said, Is.Not.Empty, terminal.Output);
+        Assert.That(said[^1], Does.Contain("\nhello world\n"), terminal.Output);
+        Assert.That(string.Join("|", said), Does.Not.Contain("half"));
+    }
+
+    [Test]
+    public async Task At_a_terminal_Ctrl_C_during_a_turn_cancels_the_turn_and_the_prompt_comes_back()
+    {
+        _llm.ThenHang(TimeSpan.FromSeconds(20));
+        using var terminal = Terminal();
+        await terminal.WaitForAsync("> ");
+
+        await terminal.TypeAsync("take your time" + Enter);
+        await Task.Delay(500);
+        await terminal.TypeAsync(CtrlC);
+        await terminal.WaitForAsync("(cancelled)");
+        await terminal.WaitForAsync("> ", times: 2);
+        await terminal.TypeAsync(CtrlD);
+
+        Assert.That(await terminal.ExitAsync(), Is.EqualTo(0), terminal.Output);
+    }
+
+    private PtySession Terminal() =>
+        new(TestEnv.Exe("boxbot"), ["chat"], new Dictionary<string, string> { ["BOXBOT_HOME"] = _box.Home });
+
+    /// <summary>The person's messages the model was sent after request <paramref name="before"/> (the last user message of each request).</summary>
+    private List<string> UserTexts(int before) =>
+        [.. _llm.Requests.Skip(before)
+            .Select(r => r.Json.GetProperty("messages").EnumerateArray().Last())
+            .Where(m => m.GetProperty("role").GetString() == "user")
+            .SelectMany(m => m.GetProperty("content").EnumerateArray())
+            .Where(b => b.GetProperty("type").GetString() == "text")
+            .Select(b => b.GetProperty("text").GetString()!)];
 
     [Test]
     public async Task A_model_told_by_a_message_to_text_a_stranger_is_refused_and_nothing_is_sent()

@@ -81,12 +81,18 @@ public class CliTests
     }
 
     [Test]
-    public void Config_check_without_a_file_checks_the_layout_default_and_says_when_it_is_missing()
+    public void Config_check_without_a_file_checks_the_layout_default_which_may_be_absent_but_a_named_file_may_not()
     {
-        var (code, _, stderr) = Boxbot("config", "check");
+        var (code, stdout, stderr) = Boxbot("config", "check");
+        var named = Boxbot("config", "check", Path.Combine(_home, "nope.toml"), "--json");
 
-        Assert.That(code, Is.EqualTo(1));
-        Assert.That(stderr, Does.Contain(Path.Combine(_home, "boxbot.toml")).And.Contain("not found"));
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain(Path.Combine(_home, "boxbot.toml")).And.Contain("absent, so the built-in defaults apply"));
+        Assert.That(named.ExitCode, Is.EqualTo(1));
+        using var doc = JsonDocument.Parse(named.Stdout);
+        var error = doc.RootElement.GetProperty("errors")[0];
+        Assert.That(error.GetProperty("message").GetString(), Does.Contain("not found"));
+        Assert.That((error.GetProperty("line").ValueKind, error.GetProperty("key").ValueKind), Is.EqualTo((JsonValueKind.Null, JsonValueKind.Null)));
     }
 
     [Test]
@@ -101,5 +107,108 @@ public class CliTests
             Assert.That(help.Stdout, Does.Contain("Usage"), string.Join(' ', args));
         }
         Assert.That(Boxbot("--help").Stdout, Does.Contain("Exit codes"));
+    }
+
+    [Test]
+    public void A_mistyped_command_gets_the_nearest_real_one_and_a_group_without_its_command_gets_the_list()
+    {
+        var typo = Boxbot("statsu");
+        var nested = Boxbot("users", "lst");
+        var group = Boxbot("users");
+        var bare = Boxbot();
+
+        Assert.That((typo.ExitCode, nested.ExitCode, group.ExitCode, bare.ExitCode), Is.EqualTo((2, 2, 2, 2)));
+        Assert.That(typo.Stderr, Does.StartWith("boxbot: unknown command 'statsu' (did you mean 'status'?)"));
+        Assert.That(nested.Stderr, Does.StartWith("boxbot: unknown command 'users lst' (did you mean 'users list'?)").And.Contain("boxbot users --help"));
+        Assert.That(group.Stderr, Does.StartWith("boxbot: 'boxbot users' needs a command: list, remove, promote, demote, unblock, rename"));
+        Assert.That(bare.Stderr, Does.Contain("needs a command: status, doctor"));
+        foreach (var r in new[] { typo, nested, group, bare })
+        {
+            Assert.That(r.Stderr, Does.Not.Contain("Required command was not provided"));
+        }
+    }
+
+    [Test]
+    public void Help_is_a_command_too_and_names_the_same_text_as_the_option()
+    {
+        var help = Boxbot("help", "users", "list");
+        var option = Boxbot("users", "list", "--help");
+        var unknown = Boxbot("help", "userz");
+
+        Assert.That(help.ExitCode, Is.EqualTo(0), help.Stderr);
+        Assert.That(help.Stdout, Is.EqualTo(option.Stdout));
+        Assert.That(Boxbot("help").Stdout, Does.Contain("Exit codes"));
+        Assert.That(unknown.ExitCode, Is.EqualTo(2));
+        Assert.That(unknown.Stderr, Does.Contain("did you mean 'users'?"));
+    }
+
+    [TestCase("whatsapp send --to 12 hello", "--to '12' is not a phone number in international form")]
+    [TestCase("whatsapp send --to 00491512345678 hello", "--to '00491512345678' is not a phone number")]
+    [TestCase("whatsapp simulate --from abc hello", "--from 'abc' is not a phone number in international form")]
+    [TestCase("users promote abc", "NUMBER 'abc' is not a phone number")]
+    [TestCase("sandbox run --timeout abc x.py", "--timeout: 'abc' is not a whole number")]
+    [TestCase("sandbox run --timeout 0 x.py", "--timeout 0: a job's time limit is at least 1 second")]
+    [TestCase("log --last -1", "--last -1")]
+    [TestCase("secrets delete lower", "'lower' is not a secret name")]
+    [TestCase("chat --json", "--json goes with --message")]
+    [TestCase("status --bogus", "status: unknown option '--bogus'")]
+    public void The_same_kind_of_mistake_is_a_usage_error_with_exit_code_2_that_names_the_argument(string command, string says)
+    {
+        var (code, stdout, stderr) = Boxbot(command.Split(' '));
+
+        Assert.That(code, Is.EqualTo(2), stderr);
+        Assert.That(stderr, Does.Contain(says));
+        if (command.Contains("--json", StringComparison.Ordinal))
+        {
+            using var doc = JsonDocument.Parse(stdout);
+            Assert.That(doc.RootElement.GetProperty("error").GetProperty("kind").GetString(), Is.EqualTo("usage"));
+        }
+        else
+        {
+            Assert.That(stdout, Is.Empty);
+        }
+    }
+
+    [Test]
+    public void A_failing_json_command_still_prints_one_json_document_on_stdout()
+    {
+        var down = Boxbot("users", "list", "--json");
+        var usage = Boxbot("whatsapp", "send", "--to", "12", "--json", "hi");
+        var chat = Boxbot("chat", "--message", "hi", "--json");
+
+        Assert.That(down.ExitCode, Is.EqualTo(1));
+        using (var doc = JsonDocument.Parse(down.Stdout))
+        {
+            var error = doc.RootElement.GetProperty("error");
+            Assert.That((error.GetProperty("kind").GetString(), error.GetProperty("exit_code").GetInt32()), Is.EqualTo(("unavailable", 1)));
+            Assert.That(error.GetProperty("message").GetString(), Does.Contain("the agent is not running").And.Contain(Path.Combine(_home, "run", "agent.sock")));
+        }
+        Assert.That(usage.ExitCode, Is.EqualTo(2));
+        using (var doc = JsonDocument.Parse(usage.Stdout))
+        {
+            Assert.That(doc.RootElement.GetProperty("error").GetProperty("kind").GetString(), Is.EqualTo("usage"));
+        }
+        Assert.That(chat.ExitCode, Is.EqualTo(1));
+        using (var doc = JsonDocument.Parse(chat.Stdout))
+        {
+            Assert.That(doc.RootElement.GetProperty("outcome").GetString(), Is.EqualTo("failed"));
+            Assert.That(doc.RootElement.GetProperty("error").GetString(), Does.Contain("not running"));
+        }
+    }
+
+    [Test]
+    public void Status_without_boxbot_home_points_at_a_development_box_in_the_current_folder()
+    {
+        // A development box's sockets in ./.boxbot-dev of the current folder; nothing at /run/boxbot answers as this test runs.
+        var cwd = Directory.CreateDirectory(Path.Combine(_home, "checkout")).FullName;
+        var run = Directory.CreateDirectory(Path.Combine(cwd, ".boxbot-dev", "run")).FullName;
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        listener.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(Path.Combine(run, "agent.sock")));
+        Assume.That(Directory.Exists("/run/boxbot"), Is.False, "an installed box runs here");
+
+        var (code, stdout, _) = TestEnv.RunIn(cwd, TestEnv.Exe("boxbot"), ["status"], new Dictionary<string, string?> { ["BOXBOT_HOME"] = "" });
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(stdout, Does.Contain($"export BOXBOT_HOME={Path.Combine(cwd, ".boxbot-dev")}"));
     }
 }

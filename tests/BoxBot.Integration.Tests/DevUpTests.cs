@@ -145,6 +145,50 @@ public class DevUpTests
         Assert.That(Directory.Exists(Path.Combine(_home, "run")) ? Directory.GetFiles(Path.Combine(_home, "run")) : [], Is.Empty);
     }
 
+    [Test]
+    public async Task The_readmes_own_config_set_up_passes_doctor_and_dev_up_warns_about_what_doctor_would_fail()
+    {
+        // The README's model set-up, as a shell runs it (under umask 077), then the same file left world-readable.
+        var config = Path.Combine(_home, "boxbot.toml");
+        var readme = TestEnv.Run("/bin/sh", ["-c", $"(umask 077; printf '[webhook]\\nport = 0\\n' > {config})"]);
+        Assume.That(readme.ExitCode, Is.EqualTo(0), readme.Stderr);
+        Assert.That(File.GetUnixFileMode(config), Is.EqualTo(UnixFileMode.UserRead | UnixFileMode.UserWrite));
+        using (var dev = Start())
+        {
+            await dev.WaitForLineAsync("all 5 daemons up");
+            Assert.That(dev.Log, Does.Not.Contain("warning:"));
+            var doctor = TestEnv.Run(TestEnv.Exe("boxbot"), ["doctor", "--json"], new Dictionary<string, string?> { ["BOXBOT_HOME"] = _home }, TimeSpan.FromMinutes(2));
+            using var report = JsonDocument.Parse(doctor.Stdout);
+            var layout = report.RootElement.GetProperty("findings").EnumerateArray().Where(f => f.GetProperty("group").GetString() is "layout" or "secrets")
+                .Where(f => f.GetProperty("status").GetString() != "ok").Select(f => f.GetProperty("message").GetString()).ToList();
+            Assert.That(layout, Is.Empty, "a 0600 config is not \"too tight\" on a development box");
+            TestEnv.Signal(dev.Process.Id, LinuxProcess.SIGTERM);
+            dev.WaitExit();
+        }
+
+        File.SetUnixFileMode(config, (UnixFileMode)0b110_100_100);
+        using var open = Start();
+        await open.WaitForLineAsync("all 5 daemons up");
+
+        Assert.That(open.Log, Does.Contain($"warning: {config}: mode 0644 is more open than 0640  [fix: chmod 640 {config}] (`boxbot doctor` fails on this)"));
+        TestEnv.Signal(open.Process.Id, LinuxProcess.SIGTERM);
+        open.WaitExit();
+
+        ObservedProcess Start() => new(TestEnv.Exe("boxbot"), ["dev", "up"], new Dictionary<string, string> { ["BOXBOT_HOME"] = _home });
+    }
+
+    [Test]
+    public void A_config_that_does_not_exist_leaves_no_half_made_tree_behind()
+    {
+        var tree = Path.Combine(_home, "tree");
+        using var dev = new ObservedProcess(TestEnv.Exe("boxbot"), ["dev", "up", "--config", Path.Combine(_home, "typo.toml")],
+            new Dictionary<string, string> { ["BOXBOT_HOME"] = tree });
+
+        Assert.That(dev.WaitExit(), Is.EqualTo(1));
+        Assert.That(dev.Log, Does.Contain("typo.toml: config file not found"));
+        Assert.That(Directory.Exists(tree), Is.False);
+    }
+
     private ObservedProcess StartDevUp() =>
         new(TestEnv.Exe("boxbot"), ["dev", "up", "--config", _config], new Dictionary<string, string> { ["BOXBOT_HOME"] = _home });
 

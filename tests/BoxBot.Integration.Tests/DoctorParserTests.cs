@@ -304,7 +304,9 @@ public class DoctorParserTests
         Assert.That(layout.Single(e => e.Path == "/run/boxbot/webhook.sock").Required, Is.False);
         Assert.That(layout.Single(e => e.Path == "/etc/boxbot/boxbot.toml").OwnerText, Is.EqualTo("root:boxbot"));
         Assert.That(layout.Select(e => e.Path), Is.Unique);
-        Assert.That(layout, Has.Count.EqualTo(21 + Credentials.All.Count - 1));
+        var egress = layout.Single(e => e.Path == "/run/boxbot/egress.sock");
+        Assert.That((egress.Kind, egress.OwnerText, egress.ModeText, egress.Required), Is.EqualTo((LayoutKind.Socket, "root:boxbot-sandbox", "0660", true)));
+        Assert.That(layout, Has.Count.EqualTo(22 + Credentials.All.Count - 1));
     }
 
     [Test]

@@ -116,7 +116,7 @@ public partial class DoctorTests
         }
         Assert.That(lines.Where(l => !l.StartsWith(' ') && !l.StartsWith("doctor:", StringComparison.Ordinal)), Is.EqualTo(findings.Select(f => f.Group).Distinct()));
         var summary = doc.RootElement.GetProperty("summary");
-        Assert.That(lines[^1], Is.EqualTo($"doctor: {summary.GetProperty("ok").GetInt32()} ok, {summary.GetProperty("warnings").GetInt32()} warnings, {summary.GetProperty("failures").GetInt32()} failures"));
+        Assert.That(lines[^1], Is.EqualTo($"doctor: {summary.GetProperty("ok").GetInt32()} ok, {summary.GetProperty("warnings").GetInt32()} warnings, {summary.GetProperty("failures").GetInt32()} failures, {summary.GetProperty("skipped").GetInt32()} skipped"));
         Assert.That(summary.GetProperty("ok").GetInt32(), Is.EqualTo(findings.Count(f => f.Status == "ok")));
         Assert.That(doc.RootElement.GetProperty("ok").GetBoolean(), Is.EqualTo(json.ExitCode == 0));
         Assert.That(doc.RootElement.GetProperty("layout").GetString(), Is.EqualTo("development"));

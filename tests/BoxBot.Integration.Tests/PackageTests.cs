@@ -76,8 +76,8 @@ public class PackageTests
         var events = Audit(id);
         Assert.That(events.Select(e => e.GetProperty("event").GetString()), Is.EqualTo(new[] { "requested", "approved", "installed" }));
         var installed = events[^1];
-        Assert.That(installed.GetProperty("decided_by").GetString(), Is.EqualTo("uid 0"));
-        Assert.That(installed.GetProperty("requested_by").GetString(), Is.EqualTo("uid 0"));
+        Assert.That(installed.GetProperty("decided_by").GetString(), Is.EqualTo("console:root"));
+        Assert.That(installed.GetProperty("requested_by").GetString(), Is.EqualTo("console:root"));
         Assert.That(installed.GetProperty("packages").EnumerateArray().Select(p => (p.GetProperty("name").GetString(), p.GetProperty("sha256").GetString())),
             Is.EquivalentTo(new[] { ("bbdemo", Sha("bbdemo-1.0")), ("bbdep", Sha("bbdep-1.2")) }));
         Assert.That(_box!.Dev.Log, Does.Contain($"approval {id}: installed bbdemo==1.0, bbdep==1.2"));
@@ -112,7 +112,7 @@ public class PackageTests
 
         Assert.That(deny.ExitCode, Is.EqualTo(0), deny.Stderr);
         Assert.That(approve.ExitCode, Is.EqualTo(1));
-        Assert.That(approve.Stderr, Does.Contain("is denied"));
+        Assert.That(approve.Stderr, Does.StartWith("boxbot: refused: approval ").And.Contain("is denied"));
         Assert.That(Installed(), Does.Not.Contain("bbdenied"));
         Assert.That(File.Exists(Path.Combine(SitePackagesOrNone(), "bbdenied", "__init__.py")), Is.False);
         Assert.That(Audit(id).Select(e => e.GetProperty("event").GetString()), Is.EqualTo(new[] { "requested", "denied" }));
@@ -151,7 +151,9 @@ public class PackageTests
 
         Assert.That(File.Exists(_marker), Is.False, "the sdist's build backend never ran");
         Assert.That(request.ExitCode, Is.EqualTo(1), request.Stdout);
-        Assert.That(request.Stderr, Does.Contain("pip could not resolve the request").And.Contain("bbsdist"));
+        // pip alone says "from versions: none"; the agent asks it why and says so.
+        Assert.That(request.Stderr, Does.StartWith("boxbot: refused: no installable wheel for bbsdist: only source distributions were found (bbsdist-")
+            .And.Contain("building one runs the package's own code"));
         Assert.That(Boxbot(["approvals", "list", "--all"]).Stdout, Does.Not.Contain("bbsdist"));
     }
 
@@ -169,8 +171,8 @@ public class PackageTests
     {
         var request = Boxbot(["packages", "request", "--", "-r/etc/passwd", "--index-url=http://127.0.0.1:9/simple"]);
 
-        Assert.That(request.ExitCode, Is.EqualTo(1));
-        Assert.That(request.Stderr, Does.Contain("invalid params").And.Contain("'-r/etc/passwd' is not a package requirement"));
+        Assert.That(request.ExitCode, Is.EqualTo(2), "a usage error, whoever noticed it");
+        Assert.That(request.Stderr, Does.Contain("'-r/etc/passwd' is not a package requirement").And.Not.Contain("invalid params"));
     }
 
     [Test]

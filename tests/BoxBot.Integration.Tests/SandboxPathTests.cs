@@ -121,7 +121,9 @@ public class SandboxPathTests
         Assert.That(doc.RootElement.GetProperty("stdout").GetString(), Does.Contain("refused"));
         Assert.That(text.ExitCode, Is.EqualTo(0), text.Stderr);
         Assert.That(File.ReadAllText(Path.Combine(saveTo, "report.txt")), Is.EqualTo("first version"));
-        Assert.That(Boxbot(["sandbox", "run", script, "--save-attachments", saveTo]).ExitCode, Is.EqualTo(1), "an existing file is never overwritten");
+        var again = Boxbot(["sandbox", "run", script, "--save-attachments", saveTo]);
+        Assert.That(again.ExitCode, Is.EqualTo(1), "an existing file is never overwritten");
+        Assert.That(again.Stderr, Does.Contain("report.txt is already there: not overwritten"));
     }
 
     [Test]
@@ -134,6 +136,102 @@ public class SandboxPathTests
         Assert.That(code, Is.EqualTo(1));
         Assert.That(stdout, Does.Not.Contain("ran"));
         Assert.That(stderr, Does.Contain("NOT_STORED"));
+    }
+
+    [TestCase("mem.py", "x = bytearray(1 << 30)\n", "memory", "256 MiB", "[sandbox] memory_mib", "--memory")]
+    [TestCase("sub.py", "import subprocess\nsubprocess.run(['ls'])\n", "seccomp", "cannot start processes", "subprocess", null)]
+    [TestCase("threads.py", "import threading, time\nthreading.stack_size(65536)\nwhile True:\n    threading.Thread(target=time.sleep, args=(3,), daemon=True).start()\n",
+        "tasks", "64 threads", "[sandbox] max_tasks", null)]
+    [TestCase("files.py", "fs = [open('/workspace/f%d' % i, 'w') for i in range(200)]\n", null, "64 open files", "[sandbox] max_open_files", null)]
+    [TestCase("out.py", "import sys\nsys.stdout.write('x' * (1 << 20))\n", "output", "64 KiB", "[sandbox] output_kib", null)]
+    [TestCase("imp.py", "import no_such_package_here\n", null, "approved packages", "boxbot packages request", null)]
+    [TestCase("net.py", "import socket\nsocket.create_connection(('example.org', 80), timeout=2)\n", null, "no network", "network \"internet\"", "--network internet")]
+    public void A_job_ended_by_a_limit_says_which_its_value_and_what_changes_it(string name, string script, string? killedBy, string value, string knob, string? option)
+    {
+        var path = Write(name, script);
+
+        var (code, _, stderr) = Boxbot(["sandbox", "run", path]);
+        var json = Boxbot(["sandbox", "run", path, "--json"]);
+
+        Assert.That(code, Is.EqualTo(3), stderr);
+        var summary = stderr[stderr.LastIndexOf("boxbot: job ", StringComparison.Ordinal)..];
+        Assert.That(summary, Does.Contain(value).And.Contain(knob), stderr);
+        if (option is not null)
+        {
+            Assert.That(summary, Does.Contain(option));
+        }
+        using var doc = JsonDocument.Parse(json.Stdout);
+        Assert.That(doc.RootElement.GetProperty("killed_by").ValueKind == JsonValueKind.Null ? null : doc.RootElement.GetProperty("killed_by").GetString(),
+            Is.EqualTo(killedBy), json.Stdout);
+        Assert.That(doc.RootElement.GetProperty("explanation").GetString(), Does.Contain(value).And.Contain(knob));
+    }
+
+    [Test]
+    public void A_job_that_ends_well_has_no_explanation()
+    {
+        var json = Boxbot(["sandbox", "run", Write("fine.py", "print('fine')\n"), "--json"]);
+
+        Assert.That(json.ExitCode, Is.EqualTo(0), json.Stderr);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        Assert.That(doc.RootElement.GetProperty("explanation").ValueKind, Is.EqualTo(JsonValueKind.Null));
+    }
+
+    [Test]
+    public void What_is_wrong_with_the_command_is_a_usage_error_named_before_any_job_runs()
+    {
+        var marker = Write("marker.py", "open('/workspace/x', 'w')\nprint('the job ran')\n");
+        var empty = Write("empty.py", "   \n");
+        var binary = Path.Combine(Home, "binary.py");
+        File.WriteAllBytes(binary, [0x70, 0x72, 0x00, 0x01]);
+        var latin1 = Path.Combine(Home, "latin1.py");
+        File.WriteAllBytes(latin1, [0x70, 0x72, 0x69, 0x6e, 0x74, 0x28, 0x27, 0xe9, 0x27, 0x29]);
+        var cases = new (string[] Args, string Says)[]
+        {
+            (["sandbox", "run", Home], "is a folder, not a file"),
+            (["sandbox", "run", Path.Combine(Home, "missing.py")], "no such file"),
+            (["sandbox", "run", empty], "is empty"),
+            (["sandbox", "run", binary], "NUL byte"),
+            (["sandbox", "run", latin1], "not UTF-8"),
+            (["sandbox", "run", marker, "--timeout", "0"], "--timeout 0: a job's time limit is at least 1 second"),
+            // The ceiling is the running sandbox's (the box runs with timeout_s = 20), said by the sandbox.
+            (["sandbox", "run", marker, "--timeout", "21"], "the job's time limit must be 1 to 20 seconds ([sandbox] timeout_s = 20"),
+            (["sandbox", "run", marker, "--memory", "8"], "--memory 8: a job's memory limit is at least 32 MiB"),
+            (["sandbox", "run", marker, "--memory", "300"], "the job's memory limit must be 32 to 256 MiB"),
+            (["sandbox", "run", marker, "--secret", "lower_case"], "--secret lower_case"),
+            (["sandbox", "run", marker, "--save-attachments", Path.Combine(Home, "nowhere")], "no such folder (make it first; nothing was run)"),
+            (["sandbox", "run", marker, "--timeout", "soon"], "--timeout: 'soon' is not a whole number"),
+        };
+        foreach (var (args, says) in cases)
+        {
+            var (code, stdout, stderr) = Boxbot(args);
+            Assert.That(code, Is.EqualTo(2), string.Join(' ', args) + ": " + stderr);
+            Assert.That(stderr, Does.Contain(says), string.Join(' ', args));
+            Assert.That(stdout + stderr, Does.Not.Contain("the job ran").And.Not.Contain("boxbot: job "), string.Join(' ', args));
+        }
+    }
+
+    [Test]
+    public void A_script_can_come_from_stdin_and_a_dash_is_not_taken_for_a_file()
+    {
+        var (code, stdout, stderr) = Boxbot(["sandbox", "run", "-"], stdin: "print('from stdin')\n");
+
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain("from stdin"));
+    }
+
+    [Test]
+    public void An_accented_script_near_the_size_limit_fits_through_every_hop()
+    {
+        // 250 KiB of "é" (2 bytes of UTF-8 each): under the 256 KiB limit as UTF-8, but 750 KiB once JSON-escaped as
+        // \u00e9, which used to overflow the 1 MiB frame between the CLI, the agent and the sandbox.
+        var text = "s = '" + new string('é', 125 * 1024) + "'\nprint(len(s))\n";
+        var (code, stdout, stderr) = Boxbot(["sandbox", "run", Write("accents.py", text)]);
+
+        Assert.That(code, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain((125 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var tooLarge = Boxbot(["sandbox", "run", Write("large.py", "s = '" + new string('é', 130 * 1024) + "'\n")]);
+        Assert.That(tooLarge.ExitCode, Is.EqualTo(2), tooLarge.Stderr);
+        Assert.That(tooLarge.Stderr, Does.Contain("at most 256 KiB"));
     }
 
     [Test]

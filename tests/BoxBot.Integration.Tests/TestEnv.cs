@@ -63,9 +63,17 @@ internal static class TestEnv
     }
 
     /// <summary>Runs a command to completion, with <paramref name="stdin"/> (or nothing) on its stdin, and returns its exit code, stdout and stderr.</summary>
-    public static (int ExitCode, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, IDictionary<string, string?>? env = null, TimeSpan? timeout = null, string? stdin = null)
+    public static (int ExitCode, string Stdout, string Stderr) Run(string file, IEnumerable<string> args, IDictionary<string, string?>? env = null, TimeSpan? timeout = null, string? stdin = null) =>
+        RunIn(null, file, args, env, timeout, stdin);
+
+    /// <summary><see cref="Run"/> in the working directory <paramref name="cwd"/> (null: this process's).</summary>
+    public static (int ExitCode, string Stdout, string Stderr) RunIn(string? cwd, string file, IEnumerable<string> args, IDictionary<string, string?>? env = null, TimeSpan? timeout = null, string? stdin = null)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (cwd is not null)
+        {
+            info.WorkingDirectory = cwd;
+        }
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);

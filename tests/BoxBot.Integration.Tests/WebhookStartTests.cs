@@ -37,6 +37,21 @@ public class WebhookStartTests
     }
 
     [Test]
+    public async Task A_port_another_process_holds_stops_the_webhook_naming_the_setting_that_moves_it()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        await using var box = new WebhookBox();
+        File.WriteAllText(box.Config, $"[webhook]\nport = {port}\n");
+        using var process = DaemonProcess.Start(Daemons.Webhook, box.Home, ["--config", box.Config]);
+
+        Assert.That(process.WaitExit(), Is.EqualTo(1));
+        Assert.That(process.Log, Does.Contain($"port {port} on 127.0.0.1 is already in use by another process")
+            .And.Contain($"set [webhook] port in {box.Config}"));
+    }
+
+    [Test]
     public async Task Missing_credentials_stop_the_webhook_naming_each_one()
     {
         await using var box = new WebhookBox(verifyToken: null, appSecret: null);

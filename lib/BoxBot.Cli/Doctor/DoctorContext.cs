@@ -27,7 +27,10 @@ internal sealed class DoctorContext
 
     public DaemonStatusReport StatusOf(DaemonInfo daemon) => Daemons.First(d => d.Name == daemon.Name);
 
-    /// <summary>How to restart a daemon, in the words of this layout.</summary>
+    /// <summary>Restarting a development box: `dev up` runs in the foreground of some terminal and has no stop command of its own.</summary>
+    public const string DevRestart = "Ctrl-C in the terminal running `boxbot dev up`, then `boxbot dev up` again";
+
+    /// <summary>How to (re)start a daemon, in the words of this layout: a development daemon that is down just needs `dev up`.</summary>
     public string RestartCommand(DaemonInfo daemon) =>
-        Development ? "boxbot dev up  # after stopping the running one with Ctrl-C" : $"sudo systemctl restart {InstallLayout.Service(daemon)}";
+        Development ? (StatusOf(daemon).Up ? DevRestart : "boxbot dev up") : $"sudo systemctl restart {InstallLayout.Service(daemon)}";
 }

@@ -43,6 +43,31 @@ internal static class LayoutCheck
             : Evaluate(s.Entry, s.Status, names, checkOwner: !context.Development, modeCheckedBySecrets: secretFiles.Contains(s.Entry.Path), context.Development))]);
     }
 
+    /// <summary>
+    /// What <c>boxbot dev up</c> checks before it starts anything: the development tree's folders and config (not the
+    /// sockets, which the daemons make) and its secret files, by doctor's own verdicts, so that a box `dev up` starts
+    /// without a word is one doctor passes. Only the failures come back.
+    /// </summary>
+    public static IReadOnlyList<Finding> DevelopmentProblems(BoxPaths paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var names = new AccountNames(UnixAccounts.LookupUid, UnixAccounts.LookupGid, UnixAccounts.LookupName, UnixAccounts.LookupGroupName);
+        var secretFiles = SecretsCheck.KnownSecretFiles(paths).ToHashSet();
+        var findings = new List<Finding>();
+        foreach (var entry in DevelopmentEntries(paths).Where(e => e.Kind != LayoutKind.Socket))
+        {
+            findings.Add(Evaluate(entry, LinuxFile.LStat(entry.Path), names, checkOwner: false, secretFiles.Contains(entry.Path), development: true));
+        }
+        foreach (var file in Directory.Exists(paths.CredentialsDir) ? Directory.EnumerateFileSystemEntries(paths.CredentialsDir) : [])
+        {
+            if (LinuxFile.LStat(file) is { } st)
+            {
+                findings.Add(SecretsCheck.Evaluate(file, st, development: true));
+            }
+        }
+        return [.. findings.Where(f => f.Status == FindingStatus.Fail)];
+    }
+
     /// <summary>The development tree's folders and sockets: what <c>boxbot dev up</c> makes and the daemons bind.</summary>
     public static IReadOnlyList<LayoutEntry> DevelopmentEntries(BoxPaths paths)
     {
@@ -57,7 +82,7 @@ internal static class LayoutCheck
             Dir(paths.StateRoot, InstallLayout.GroupDirectory, "the daemons' state folders"),
             .. Daemons.All.Select(d => Dir(paths.StateDir(d), InstallLayout.PrivateDirectory, $"the {d.Name} daemon's state")),
             Dir(paths.RuntimeDir, InstallLayout.GroupDirectory, "the sockets"),
-            .. Daemons.All.Select(d => new LayoutEntry(paths.SocketPath(d), LayoutKind.Socket, me, me, InstallLayout.GroupSocket, true, $"the {d.Name} daemon's socket")),
+            .. Daemons.All.Select(d => new LayoutEntry(paths.SocketPath(d), LayoutKind.Socket, me, me, InstallLayout.GroupSocket, true, $"the {d.Name} daemon")),
         ];
     }
 
@@ -101,7 +126,8 @@ internal static class LayoutCheck
         }
         var expected = (uint)entry.Mode & 0xFFF;
         var moreOpen = (st.Permissions & ~expected & GroupOtherAndSpecial) != 0 && !modeCheckedBySecrets;
-        var tighter = (expected & ~st.Permissions & Permission) != 0;
+        // In a development tree every daemon runs as the developer: a tighter mode keeps no one out who needs in.
+        var tighter = (expected & ~st.Permissions & Permission) != 0 && !development;
         if (moreOpen || tighter)
         {
             problems.Add(moreOpen
@@ -130,6 +156,10 @@ internal static class LayoutCheck
         if (development)
         {
             return "boxbot dev up";
+        }
+        if (entry.Path == InstallLayout.EgressSocket)
+        {
+            return "sudo systemctl enable --now boxbot-egress.socket";
         }
         if (entry.Kind == LayoutKind.Socket && Daemons.All.FirstOrDefault(d => entry.Path.EndsWith("/" + d.SocketName, StringComparison.Ordinal)) is { } daemon)
         {

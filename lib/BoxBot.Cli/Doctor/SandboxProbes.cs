@@ -15,8 +15,8 @@ internal sealed record ProbeTarget(string Label, IPAddress Address, int Port)
 
 /// <summary>
 /// Checks 5 and 6: real jobs through the path an admin's <c>boxbot sandbox run</c> takes (agent.sock <c>sandbox.run</c>):
-/// one that calls os.fork(), which the seccomp filter must kill, and one with network = internet that tries TCP
-/// connections to loopback and the LAN gateway, which the sandbox unit's IPAddressDeny= must block.
+/// one that calls os.fork(), which the seccomp filter must kill, and one with network = internet that asks its proxy port
+/// for tunnels to loopback and the LAN gateway, which the egress proxy must refuse (403: not a public address).
 /// </summary>
 internal static class SandboxProbes
 {
@@ -166,7 +166,7 @@ internal static class SandboxProbes
                 var what = $"network probe: the egress proxy opened a tunnel for a network = internet job to {target.Endpoint} ({target.Label}: {outcome})";
                 findings.Add(Finding.Fail(Group, id, what + ": it must refuse every address that is not public",
                     development
-                        ? "boxbot dev down && boxbot dev up  # the dev sandbox daemon serves the egress proxy"
+                        ? DoctorContext.DevRestart + " (the development sandbox daemon serves the egress proxy)"
                         : "systemctl cat boxbot-egress.socket && sudo apt-get install --reinstall boxbot && sudo systemctl restart boxbot-egress.socket boxbot-egress.service"));
             }
             else
@@ -240,7 +240,7 @@ internal static class SandboxProbes
     }
 
     private static string RestartBoth(bool development) =>
-        development ? "boxbot dev up  # after stopping the running one with Ctrl-C" : "sudo systemctl restart boxbot-agent.service boxbot-sandbox.service";
+        development ? DoctorContext.DevRestart : "sudo systemctl restart boxbot-agent.service boxbot-sandbox.service";
 
     /// <summary>No unified hierarchy at /sys/fs/cgroup: systemd's IP filtering (a cgroup v2 BPF program) cannot work.</summary>
     private static bool CgroupV1() => !File.Exists("/sys/fs/cgroup/cgroup.controllers");

@@ -23,8 +23,8 @@ internal static class SshFirewallCheck
         {
             return
             [
-                Finding.Skip(SshGroup, "sshd", "SSH: skip (development box)"),
-                Finding.Skip(FirewallGroup, "nft", "firewall: skip (development box)"),
+                Finding.Skip(SshGroup, "sshd", "SSH: not checked on a development box"),
+                Finding.Skip(FirewallGroup, "nft", "firewall: not checked on a development box"),
             ];
         }
         var findings = new List<Finding>();

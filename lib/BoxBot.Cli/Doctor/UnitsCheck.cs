@@ -5,8 +5,8 @@ using BoxBot.Linux;
 namespace BoxBot.Cli.Doctor;
 
 /// <summary>What the package's unit for a daemon must say.</summary>
-/// <param name="User">Its User=. The sandbox's is root, a documented exception: the runner builds each job's namespaces and drops to boxbot-sandbox.</param>
-/// <param name="EmptyCapabilities">CapabilityBoundingSet= is empty (every unit but the sandbox's).</param>
+/// <param name="User">Its User=: the daemon's service user (the sandbox runner too: it builds each job in a user namespace of its own).</param>
+/// <param name="EmptyCapabilities">CapabilityBoundingSet= is empty (every unit's).</param>
 internal sealed record UnitExpectation(DaemonInfo Daemon, string User, bool EmptyCapabilities)
 {
     public string Service => InstallLayout.Service(Daemon);
@@ -46,7 +46,7 @@ internal static class UnitsCheck
     {
         if (context.Development)
         {
-            return [Finding.Skip(Group, "all", "systemd units: skip (development box)")];
+            return [Finding.Skip(Group, "all", "systemd units: not checked on a development box")];
         }
         if (!SystemdAvailable)
         {

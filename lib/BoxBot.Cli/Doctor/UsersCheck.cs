@@ -48,7 +48,7 @@ internal static class UsersCheck
     {
         if (context.Development)
         {
-            return [Finding.Skip(Group, "all", "users and groups: skip (development box)")];
+            return [Finding.Skip(Group, "all", "users and groups: not checked on a development box")];
         }
         var adminGroup = context.Config.Box.AdminGroup;
         var users = new Dictionary<string, PasswdEntry?>();

@@ -5,47 +5,52 @@ using BoxBot.Ipc;
 
 namespace BoxBot.Cli.Internal;
 
-/// <summary>One call to the agent's socket, with every failure turned into a message for the person at the keyboard.</summary>
+/// <summary>One call to a daemon's socket, with every failure reported through <see cref="Failures"/>.</summary>
 internal static class AgentCall
 {
-    public static async Task<(TResult? Result, int ExitCode)> CallAsync<TParams, TResult>(string method, TParams parameters,
+    public static Task<(TResult? Result, int ExitCode)> CallAsync<TParams, TResult>(string method, TParams parameters,
+        JsonTypeInfo<TParams> paramsType, JsonTypeInfo<TResult> resultType, TimeSpan? timeout, CancellationToken cancellationToken)
+        where TResult : class =>
+        CallAsync(Daemons.Agent, method, parameters, paramsType, resultType, timeout, cancellationToken);
+
+    public static async Task<(TResult? Result, int ExitCode)> CallAsync<TParams, TResult>(DaemonInfo daemon, string method, TParams parameters,
         JsonTypeInfo<TParams> paramsType, JsonTypeInfo<TResult> resultType, TimeSpan? timeout, CancellationToken cancellationToken)
         where TResult : class
     {
+        var (result, failure) = await TryCallAsync(daemon, method, parameters, paramsType, resultType, timeout, cancellationToken);
+        return failure is null ? (result, ExitCodes.Ok) : (null, Failures.Report(failure));
+    }
+
+    /// <summary>The call, with a failure returned rather than reported (for a command that folds it into its own output).</summary>
+    public static async Task<(TResult? Result, Failure? Failure)> TryCallAsync<TParams, TResult>(DaemonInfo daemon, string method, TParams parameters,
+        JsonTypeInfo<TParams> paramsType, JsonTypeInfo<TResult> resultType, TimeSpan? timeout, CancellationToken cancellationToken)
+        where TResult : class
+    {
+        ArgumentNullException.ThrowIfNull(daemon);
         var paths = BoxPaths.FromEnvironment();
         var config = CommonOptions.LoadForClient(paths);
-        var socket = paths.SocketPath(Daemons.Agent);
+        var socket = paths.SocketPath(daemon);
         try
         {
             await using var client = await JsonRpcClient.ConnectAsync(socket, cancellationToken);
-            return (await client.CallAsync(method, parameters, paramsType, resultType, timeout ?? config.Ipc.RequestTimeout, cancellationToken), ExitCodes.Ok);
+            return (await client.CallAsync(method, parameters, paramsType, resultType, timeout ?? config.Ipc.RequestTimeout, cancellationToken), null);
         }
         catch (IpcConnectException e)
         {
-            return Fail<TResult>($"the agent is not reachable: {e.Message}");
+            return (null, new Failure(ExitCodes.Failure, Failures.Kinds.Unavailable, DevHints.NotReachable(daemon, paths, e)));
         }
-        catch (IpcTimeoutException)
+        catch (IpcTimeoutException e)
         {
-            return Fail<TResult>($"the agent did not answer {method} in time");
-        }
-        catch (RpcException e) when (e.Code == RpcErrorCodes.Unauthorized)
-        {
-            return Fail<TResult>($"refused: {e.Message} (this needs root or the admin group)");
+            return (null, new Failure(ExitCodes.Failure, Failures.Kinds.Timeout,
+                $"the {daemon.Name} did not answer {method} within {e.Timeout.TotalSeconds:0.#} s ([ipc] request_timeout_ms sets the wait of most calls)"));
         }
         catch (RpcException e)
         {
-            return Fail<TResult>($"{RpcErrorCodes.Describe(e.Code)}: {e.Message}");
+            return (null, Failures.Classify(e.Code, e.Message, daemon.Name));
         }
         catch (IpcException e)
         {
-            return Fail<TResult>(e.Message);
+            return (null, new Failure(ExitCodes.Failure, Failures.Kinds.Unavailable, $"the {daemon.Name} went away during {method}: {e.Message}"));
         }
-    }
-
-    private static (TResult? Result, int ExitCode) Fail<TResult>(string message)
-        where TResult : class
-    {
-        Console.Error.WriteLine("boxbot: " + message);
-        return (null, ExitCodes.Failure);
     }
 }

@@ -28,6 +28,11 @@ internal static class DaemonProbe
                 Details = status.Details,
             };
         }
+        catch (IpcConnectException e) when (e.Reason == IpcConnectFailure.PermissionDenied)
+        {
+            return Down(daemon, socket, $"refused: this user may not connect to {socket} (permission denied by the socket or its folder " +
+                $"{paths.RuntimeDir}): run as root or as a member of the socket's group");
+        }
         catch (IpcConnectException e)
         {
             return Down(daemon, socket, "not reachable: " + e.Message);

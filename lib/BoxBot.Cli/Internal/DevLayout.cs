@@ -16,8 +16,11 @@ internal static class DevLayout
         "# Secrets never go here: they are files in ./credentials/ (mode 0600).\n" +
         "\n[box]\nlog_level = \"info\"\n";
 
+    /// <summary>The development tree `boxbot dev up` uses when BOXBOT_HOME is not set, relative to the current folder.</summary>
+    public const string DefaultFolder = ".boxbot-dev";
+
     public static string ResolveHome() =>
-        Environment.GetEnvironmentVariable("BOXBOT_HOME") is { Length: > 0 } home ? Path.GetFullPath(home) : Path.GetFullPath(".boxbot-dev");
+        Environment.GetEnvironmentVariable(BoxPaths.HomeVariable) is { Length: > 0 } home ? Path.GetFullPath(home) : Path.GetFullPath(DefaultFolder);
 
     /// <summary>Creates the folders; returns the names of credentials it generated.</summary>
     public static IReadOnlyList<string> Prepare(BoxPaths paths)

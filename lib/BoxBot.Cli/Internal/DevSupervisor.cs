@@ -23,8 +23,10 @@ internal static class DevSupervisor
         LoadedConfig config;
         try
         {
+            // A named config is checked before anything is made: a typo in --config leaves no half-made tree behind.
+            var named = configFile is null ? null : ConfigLoader.Load(Path.GetFullPath(configFile));
             var generated = DevLayout.Prepare(paths);
-            config = ConfigLoader.Load(configFile is null ? paths.ConfigFile : Path.GetFullPath(configFile));
+            config = named ?? ConfigLoader.Load(paths.ConfigFile);
             if (DevLayout.EnsureJobUser(config.Config) is { } created)
             {
                 output.Note(created);
@@ -59,8 +61,14 @@ internal static class DevSupervisor
             return Fail($"boxbot is already running under {home} ({string.Join(", ", running.Select(d => $"{d.Name} pid {d.Pid}"))}); stop it first");
         }
 
+        foreach (var problem in Doctor.LayoutCheck.DevelopmentProblems(paths))
+        {
+            output.Note($"warning: {problem.Message}{(problem.Fix is null ? "" : $"  [fix: {problem.Fix}]")} (`boxbot doctor` fails on this)");
+        }
         output.Note($"BOXBOT_HOME={home}; config {config.SourcePath}; daemons from {binDir}");
-        output.Note($"in another terminal:  export BOXBOT_HOME={home}  then  boxbot status");
+        output.Note("in another terminal:");
+        output.Note($"  export BOXBOT_HOME={home}");
+        output.Note($"  {Path.Combine(AppContext.BaseDirectory, "boxbot")} status");
         await using var children = DevChildren.Start(binDir, home, configFile is null ? null : config.SourcePath, output);
         var exitCode = ExitCodes.Ok;
         try
@@ -127,9 +135,5 @@ internal static class DevSupervisor
         return true;
     }
 
-    private static int Fail(string message)
-    {
-        Console.Error.WriteLine("boxbot dev: " + message);
-        return ExitCodes.Failure;
-    }
+    private static int Fail(string message) => Failures.Fail("dev up: " + message);
 }
