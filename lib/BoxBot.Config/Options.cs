@@ -141,9 +141,9 @@ public sealed record PerceptionOptions(string SocketGroup)
 /// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
 /// <param name="AllowPublicBind">Lets the webhook bind an address that is not loopback (plain HTTP on the network: only behind a firewall that sends it TLS-terminated traffic).</param>
 /// <param name="MaxBodyBytes">Largest delivery read; a longer body is refused with 413 without reading the rest.</param>
-/// <param name="MaxConnections">Connections served at once; more wait in the kernel's backlog.</param>
+/// <param name="MaxConnections">Connections holding a slot at once (the ConnectionGovernor: a tenth kept for verified ones; more wait their turn).</param>
 /// <param name="MaxHeaderBytes">Total size of a request's headers (and of its request line).</param>
-/// <param name="HeaderTimeout">Time a client has to send its request headers.</param>
+/// <param name="HeaderTimeout">Time a client has to send its request headers; also the longest an unverified connection may sit idle.</param>
 /// <param name="BodyTimeout">Time a client has to send the whole body of a delivery.</param>
 /// <param name="MinBodyBytesPerSecond">Slowest body upload tolerated after a 5 s grace period; slower connections are closed.</param>
 /// <param name="SenderMessagesPerMinute">Messages stored per sender per minute; more are dropped and counted (still answered 200).</param>

@@ -137,6 +137,21 @@ public static class InstallLayout
         return daemon.ServiceUser;
     }
 
+    /// <summary>
+    /// Environment a daemon runs with wherever it is started: its unit's <c>Environment=</c> lines, <c>boxbot dev up</c> and the
+    /// benchmarks set the same (a test keeps the units equal to this). The webhook's gen-0 budget is 4 MiB: the GC's default
+    /// follows the CPU's cache size, and on a big-cache machine a flood of forged requests then grew the resident set by
+    /// tens of MiB between collections; the runtime takes this knob from the environment only (it has no public name).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> RuntimeEnvironment(DaemonInfo daemon)
+    {
+        ArgumentNullException.ThrowIfNull(daemon);
+        return daemon == Daemons.Webhook ? WebhookEnvironment : NoEnvironment;
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> WebhookEnvironment = new Dictionary<string, string> { ["DOTNET_GCgen0size"] = "0x400000" };
+    private static readonly IReadOnlyDictionary<string, string> NoEnvironment = new Dictionary<string, string>();
+
     /// <summary>The egress proxy's service (<c>boxbot-sandbox egress</c>, DynamicUser): network "internet" jobs' only way out.</summary>
     public const string EgressService = "boxbot-egress.service";
 

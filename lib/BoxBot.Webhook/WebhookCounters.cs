@@ -15,6 +15,9 @@ public sealed class WebhookCounters
     private long _rejectedHandshake;
     private long _rateLimited;
     private long _forwarded;
+    private long _connectionsEvicted;
+    private long _connectionsRefused;
+    private long _connectionsIdle;
 
     /// <summary>New events (messages and receipts) written to the spool.</summary>
     public long Accepted => Interlocked.Read(ref _accepted);
@@ -35,6 +38,15 @@ public sealed class WebhookCounters
     /// <summary>Events the agent acknowledged (and the spool then deleted).</summary>
     public long Forwarded => Interlocked.Read(ref _forwarded);
 
+    /// <summary>Connections closed to make room for a new one: the one reading its first request head longest, or an idle unverified one (see ConnectionGovernor).</summary>
+    public long ConnectionsEvicted => Interlocked.Read(ref _connectionsEvicted);
+
+    /// <summary>New connections turned away: 16 already waiting for each slot, or none came free within the header timeout.</summary>
+    public long ConnectionsRefused => Interlocked.Read(ref _connectionsRefused);
+
+    /// <summary>Connections closed for taking longer than the header timeout over their first request head, or holding a slot idle that long unverified.</summary>
+    public long ConnectionsIdleClosed => Interlocked.Read(ref _connectionsIdle);
+
     internal void AddAccepted(long n) => Interlocked.Add(ref _accepted, n);
     internal void AddDuplicate(long n) => Interlocked.Add(ref _duplicate, n);
     internal void AddSkipped(long n) => Interlocked.Add(ref _skipped, n);
@@ -45,9 +57,15 @@ public sealed class WebhookCounters
     internal void RejectJson() => Interlocked.Increment(ref _rejectedJson);
     internal void RejectSlow() => Interlocked.Increment(ref _rejectedSlow);
     internal void RejectHandshake() => Interlocked.Increment(ref _rejectedHandshake);
+    internal void EvictConnection() => Interlocked.Increment(ref _connectionsEvicted);
+    internal void RefuseConnection() => Interlocked.Increment(ref _connectionsRefused);
+    internal void CloseIdleConnection() => Interlocked.Increment(ref _connectionsIdle);
 
-    /// <summary>Adds the counters to status details; <paramref name="spooled"/> is what waits for the agent now.</summary>
-    public void AddTo(IDictionary<string, string> details, long spooled)
+    /// <summary>
+    /// Adds the counters to status details; <paramref name="spooled"/> is what waits for the agent now,
+    /// <paramref name="open"/> and <paramref name="verified"/> the connections open now and how many of them verified.
+    /// </summary>
+    public void AddTo(IDictionary<string, string> details, long spooled, int open = 0, int verified = 0, int waiting = 0, int reading = 0)
     {
         ArgumentNullException.ThrowIfNull(details);
         static string S(long v) => v.ToString(CultureInfo.InvariantCulture);
@@ -62,5 +80,12 @@ public sealed class WebhookCounters
         details["rate_limited"] = S(RateLimited);
         details["spooled"] = S(spooled);
         details["forwarded"] = S(Forwarded);
+        details["http_connections"] = S(open);
+        details["http_connections_verified"] = S(verified);
+        details["http_connections_waiting"] = S(waiting);
+        details["http_connections_reading"] = S(reading);
+        details["http_connections_evicted"] = S(ConnectionsEvicted);
+        details["http_connections_refused"] = S(ConnectionsRefused);
+        details["http_connections_idle_closed"] = S(ConnectionsIdleClosed);
     }
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using BoxBot.Config;
 using BoxBot.Contracts;
+using BoxBot.Webhook.Connections;
 using BoxBot.WhatsApp.Inbound;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -23,15 +24,17 @@ internal sealed class WebhookEndpoint
     private readonly byte[] _appSecret;
     private readonly byte[]? _verifyTokenHash;
     private readonly Spool _spool;
+    private readonly ConnectionGovernor _governor;
     private readonly RateLimiter _limiter;
     private readonly WebhookCounters _counters;
     private readonly ILogger _log;
     private readonly LogThrottle _rejections;
 
     /// <param name="verifyToken">The handshake token; empty disables the handshake (503).</param>
-    public WebhookEndpoint(WebhookOptions options, string appSecret, string verifyToken, Spool spool, RateLimiter limiter,
-        WebhookCounters counters, ILogger log, TimeProvider time)
+    public WebhookEndpoint(WebhookOptions options, string appSecret, string verifyToken, Spool spool, ConnectionGovernor governor,
+        RateLimiter limiter, WebhookCounters counters, ILogger log, TimeProvider time)
     {
+        _governor = governor;
         _options = options;
         _appSecret = Encoding.UTF8.GetBytes(appSecret);
         _verifyTokenHash = verifyToken.Length == 0 ? null : SHA256.HashData(Encoding.UTF8.GetBytes(verifyToken));
@@ -42,7 +45,32 @@ internal sealed class WebhookEndpoint
         _rejections = new LogThrottle(time, TimeSpan.FromMinutes(1));
     }
 
-    public Task HandleAsync(HttpContext http)
+    public async Task HandleAsync(HttpContext http)
+    {
+        var slot = ConnectionGovernor.Of(http);
+        if (slot is not null)
+        {
+            _governor.BeginRequest(slot);
+        }
+        try
+        {
+            await RouteAsync(http, slot);
+        }
+        finally
+        {
+            if (slot is not null)
+            {
+                _governor.EndRequest(slot);
+            }
+            // Whatever is refused costs its sender the connection: a flood cannot keep a slot by sending refusals on it.
+            if (http.Response.StatusCode >= 400 && !http.Response.HasStarted)
+            {
+                http.Response.Headers.Connection = "close";
+            }
+        }
+    }
+
+    private Task RouteAsync(HttpContext http, ConnectionGovernor.Slot? slot)
     {
         var request = http.Request;
         if (!string.Equals(request.Path.Value, Path, StringComparison.Ordinal))
@@ -51,7 +79,7 @@ internal sealed class WebhookEndpoint
         }
         if (HttpMethods.IsPost(request.Method))
         {
-            return ReceiveAsync(http);
+            return ReceiveAsync(http, slot);
         }
         if (HttpMethods.IsGet(request.Method))
         {
@@ -86,7 +114,7 @@ internal sealed class WebhookEndpoint
         return http.Response.WriteAsync(challenge);
     }
 
-    private async Task ReceiveAsync(HttpContext http)
+    private async Task ReceiveAsync(HttpContext http, ConnectionGovernor.Slot? slot)
     {
         var request = http.Request;
         if (request.ContentLength > _options.MaxBodyBytes)
@@ -139,6 +167,10 @@ internal sealed class WebhookEndpoint
         {
             await ForgedAsync(http, "a signature that does not match the body");
             return;
+        }
+        if (slot is not null)
+        {
+            _governor.MarkVerified(slot);
         }
 
         var delivery = WebhookPayload.Parse(body);

@@ -1,6 +1,7 @@
 using BoxBot.Config;
 using BoxBot.Contracts;
 using BoxBot.Hosting;
+using BoxBot.Webhook.Connections;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -26,6 +27,7 @@ public sealed class WebhookService(TimeProvider? time = null) : IDaemonService
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly WebhookCounters _counters = new();
     private WebApplication? _app;
+    private ConnectionGovernor? _governor;
     private Spool? _spool;
     private Forwarder? _forwarder;
     private string _listen = "";
@@ -56,7 +58,8 @@ public sealed class WebhookService(TimeProvider? time = null) : IDaemonService
             log.LogInformation("{Count} events from before the restart wait in the spool for the agent", _spool.Count);
         }
         _forwarder = new Forwarder(_spool, context.Paths.SocketPath(Daemons.Agent), _counters, context.Loggers.CreateLogger<Forwarder>());
-        var endpoint = new WebhookEndpoint(options, appSecret, verifyToken, _spool,
+        _governor = new ConnectionGovernor(options.MaxConnections, options.HeaderTimeout, options.MaxHeaderBytes + 8 * 1024, _counters, _time);
+        var endpoint = new WebhookEndpoint(options, appSecret, verifyToken, _spool, _governor,
             new RateLimiter(options.SenderMessagesPerMinute, options.GlobalMessagesPerMinute, _time), _counters,
             context.Loggers.CreateLogger<WebhookEndpoint>(), _time);
         if (verifyToken.Length == 0)
@@ -73,13 +76,20 @@ public sealed class WebhookService(TimeProvider? time = null) : IDaemonService
         builder.Logging.ClearProviders().AddProvider(context.LogProvider).AddFilter("Microsoft", LogLevel.Warning);
         // DaemonHost owns SIGTERM/SIGINT and the shutdown phases; the generic host must not react to them too.
         builder.Services.AddSingleton<IHostLifetime, HostOwnedLifetime>();
+        // A deep accept queue: under a connection flood the kernel drops SYNs past the backlog, and a real sender's
+        // dropped SYN costs it a second before its retry (the kernel's somaxconn caps this).
+        builder.WebHost.UseSockets(sockets => sockets.Backlog = 4096);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             ApplyLimits(kestrel.Limits, options);
             foreach (var address in addresses)
             {
-                kestrel.Listen(address, options.Port, listen => listen.Protocols = HttpProtocols.Http1);
+                kestrel.Listen(address, options.Port, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listen.Use(_governor.Wrap);
+                });
             }
         });
 
@@ -104,7 +114,9 @@ public sealed class WebhookService(TimeProvider? time = null) : IDaemonService
     /// <summary>Every Kestrel limit that matters for an exposed endpoint, set on purpose rather than left to defaults.</summary>
     internal static void ApplyLimits(KestrelServerLimits limits, WebhookOptions options)
     {
-        limits.MaxConcurrentConnections = options.MaxConnections;
+        // The ConnectionGovernor enforces max_connections: Kestrel's own limit would turn away the newest connection,
+        // which under a flood is the one a real delivery arrives on.
+        limits.MaxConcurrentConnections = null;
         limits.MaxConcurrentUpgradedConnections = 0;
         limits.MaxRequestBodySize = options.MaxBodyBytes;
         limits.MaxRequestHeadersTotalSize = options.MaxHeaderBytes;
@@ -162,7 +174,7 @@ public sealed class WebhookService(TimeProvider? time = null) : IDaemonService
     {
         ArgumentNullException.ThrowIfNull(details);
         details["listen"] = _listen;
-        _counters.AddTo(details, _spool?.Count ?? 0);
+        _counters.AddTo(details, _spool?.Count ?? 0, _governor?.Open ?? 0, _governor?.Verified ?? 0, _governor?.Waiting ?? 0, _governor?.Reading ?? 0);
         details["agent"] = _forwarder?.State ?? "-";
     }
 
@@ -181,6 +193,7 @@ public sealed class WebhookService(TimeProvider? time = null) : IDaemonService
             await _forwarder.DisposeAsync();
         }
         _spool?.Dispose();
+        _governor?.Dispose();
     }
 
     private sealed class HostOwnedLifetime : IHostLifetime

@@ -74,6 +74,15 @@ public sealed partial class UnitFileTests
     }
 
     [TestCaseSource(nameof(AllDaemons))]
+    public void A_unit_sets_exactly_the_environment_dev_up_and_the_benchmarks_set(DaemonInfo daemon)
+    {
+        var service = Read(Path.Combine(SystemdDir, InstallLayout.Service(daemon)));
+        var set = service.TryGetValue("Environment", out var values) ? values.Order(StringComparer.Ordinal).ToArray() : [];
+
+        Assert.That(set, Is.EqualTo(InstallLayout.RuntimeEnvironment(daemon).Select(kv => $"{kv.Key}={kv.Value}").Order(StringComparer.Ordinal).ToArray()));
+    }
+
+    [TestCaseSource(nameof(AllDaemons))]
     public void A_unit_loads_exactly_the_credentials_its_daemon_reads_from_the_installed_folder(DaemonInfo daemon)
     {
         var service = Read(Path.Combine(SystemdDir, InstallLayout.Service(daemon)));

@@ -76,6 +76,10 @@ internal sealed class DevChildren : IAsyncDisposable
         {
             info.Environment.Remove(name);
         }
+        foreach (var (name, value) in InstallLayout.RuntimeEnvironment(daemon))
+        {
+            info.Environment[name] = value;
+        }
         info.Environment["BOXBOT_HOME"] = home;
         info.Environment["BOXBOT_DEV_PARENT_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = new Process { StartInfo = info };
