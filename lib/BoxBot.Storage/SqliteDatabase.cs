@@ -12,8 +12,16 @@ public static class SqliteDatabase
     /// migration <c>i</c> (0-based) takes the schema from version <c>i</c> to <c>i + 1</c>, in one transaction each.
     /// Migrations are append-only: never edit one that has shipped.
     /// </summary>
+    /// <param name="path">The database file.</param>
+    /// <param name="migrations">The schema's migrations, in order.</param>
+    /// <param name="exclusive">
+    /// The opening process is the file's only user for as long as the connection lives (SQLite's EXCLUSIVE locking mode,
+    /// set before WAL is entered): no lock is taken and released around each transaction, and the WAL index lives in the
+    /// process's memory instead of a shared-memory file. Another connection to the file then waits, and fails at the busy
+    /// timeout.
+    /// </param>
     /// <exception cref="StorageException">The file is not a database, is newer than this code, or cannot be opened.</exception>
-    public static SqliteConnection Open(string path, IReadOnlyList<string> migrations)
+    public static SqliteConnection Open(string path, IReadOnlyList<string> migrations, bool exclusive = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(migrations);
@@ -32,6 +40,10 @@ public static class SqliteDatabase
         try
         {
             connection.Open();
+            if (exclusive)
+            {
+                Execute(connection, "PRAGMA locking_mode = EXCLUSIVE;");
+            }
             Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
             Migrate(connection, path, migrations);
             return connection;

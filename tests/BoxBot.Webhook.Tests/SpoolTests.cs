@@ -106,14 +106,14 @@ public class SpoolTests
         using (var spool = Spool.Open(_dir.Path, _clock))
         {
         }
-        using (var c = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=" + Path.Combine(_dir.Path, Spool.FileName)))
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection("Pooling=False;Data Source=" + Path.Combine(_dir.Path, Spool.FileName)))
         {
             c.Open();
             SqliteDatabase.Execute(c, "PRAGMA user_version = 99");
         }
 
         var e = Assert.Throws<StorageException>(() => Spool.Open(_dir.Path, _clock))!;
-        Assert.That(e.Message, Does.Contain("schema version 99, newer than this boxbot knows (1)"));
+        Assert.That(e.Message, Does.Contain("schema version 99, newer than this boxbot knows (2)"));
     }
 
     [Test]
@@ -126,5 +126,83 @@ public class SpoolTests
         await spool.StoreAsync([Message("a")]);
 
         Assert.That(await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(waiting));
+    }
+
+    [Test]
+    public async Task One_table_holds_what_waits_and_what_was_seen_and_a_commit_writes_two_b_trees()
+    {
+        using (var spool = Spool.Open(_dir.Path, _clock))
+        {
+            await spool.StoreAsync([Message("a")]);
+        }
+        using var c = new Microsoft.Data.Sqlite.SqliteConnection("Pooling=False;Data Source=" + Path.Combine(_dir.Path, Spool.FileName));
+        c.Open();
+        using var schema = c.CreateCommand();
+        // (sqlite_sequence stays from the first layout's AUTOINCREMENT; nothing writes it any more.)
+        schema.CommandText = "SELECT type || ' ' || name FROM sqlite_schema WHERE name <> 'sqlite_sequence' ORDER BY name";
+        using var reader = schema.ExecuteReader();
+        var objects = new List<string>();
+        while (reader.Read())
+        {
+            objects.Add(reader.GetString(0));
+        }
+        Assert.That(objects, Is.EqualTo(new[] { "table events", "index sqlite_autoindex_events_1" }));
+    }
+
+    [Test]
+    public async Task A_spool_of_the_first_layout_keeps_its_waiting_events_in_order_and_its_seen_keys()
+    {
+        var path = Path.Combine(_dir.Path, Spool.FileName);
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection("Pooling=False;Data Source=" + path))
+        {
+            c.Open();
+            SqliteDatabase.Execute(c, """
+                CREATE TABLE spool(seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, sender TEXT NOT NULL, event TEXT NOT NULL, received_at INTEGER NOT NULL) STRICT;
+                CREATE TABLE seen(key TEXT PRIMARY KEY, at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+                CREATE INDEX seen_by_time ON seen(at);
+                PRAGMA user_version = 1;
+                """);
+            var now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var (key, waiting) in new[] { ("old", false), ("w2", true), ("w1", true) })
+            {
+                using var seen = c.CreateCommand();
+                seen.CommandText = "INSERT INTO seen VALUES ($k, $at)";
+                seen.Parameters.AddWithValue("$k", key);
+                seen.Parameters.AddWithValue("$at", now);
+                seen.ExecuteNonQuery();
+                if (waiting)
+                {
+                    using var spooled = c.CreateCommand();
+                    spooled.CommandText = "INSERT INTO spool(key, sender, event, received_at) VALUES ($k, '4915112345678', $e, $at)";
+                    spooled.Parameters.AddWithValue("$k", key);
+                    spooled.Parameters.AddWithValue("$e", System.Text.Json.JsonSerializer.Serialize(Message(key), WhatsAppJsonContext.Default.WhatsAppEvent));
+                    spooled.Parameters.AddWithValue("$at", now);
+                    spooled.ExecuteNonQuery();
+                }
+            }
+        }
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        using var spool = Spool.Open(_dir.Path, _clock);
+
+        Assert.That(spool.Count, Is.EqualTo(2));
+        Assert.That(spool.Peek(10).Select(e => e.Id), Is.EqualTo(new[] { "w2", "w1" }));
+        Assert.That(await spool.StoreAsync([Message("old"), Message("w1"), Message("new")]), Is.EqualTo(new StoreResult(1, 2)));
+    }
+
+    [Test]
+    public async Task Delivered_events_are_never_read_again_and_new_ones_come_after_them()
+    {
+        using var spool = Spool.Open(_dir.Path, _clock);
+        await spool.StoreAsync([Message("a"), Message("b")]);
+        spool.Delete(["a", "b"]);
+        Assert.That(spool.Peek(10), Is.Empty);
+
+        await spool.StoreAsync([Message("c")]);
+        await spool.StoreAsync([Message("d")]);
+        spool.Delete(["c"]);
+
+        Assert.That(spool.Peek(10).Select(e => e.Id), Is.EqualTo(new[] { "d" }));
+        Assert.That(spool.Count, Is.EqualTo(1));
     }
 }
