@@ -20,6 +20,10 @@ public sealed partial class AgentService : IDaemonService
 
     private SecretStore? _secrets;
     private string _sandboxSocket = "";
+    // Connections to the sandbox that finished a call cleanly, kept for the next one: an admin's or the model's next
+    // script then skips the connect and the client's start (measured in bench/: part of the agent's hop).
+    private readonly System.Collections.Concurrent.ConcurrentBag<JsonRpcClient> _idleSandbox = [];
+    private const int MaxIdleSandboxConnections = 4;
     private TimeSpan _longestRunCall;
     private ILogger _log = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
@@ -95,11 +99,14 @@ public sealed partial class AgentService : IDaemonService
             MemoryMiB = request.MemoryMiB,
             Network = request.Network,
         };
+        JsonRpcClient? sandbox = null;
+        var reusable = false;
         try
         {
-            await using var sandbox = await JsonRpcClient.ConnectAsync(_sandboxSocket, cancellationToken);
+            sandbox = await SandboxClientAsync(cancellationToken);
             var result = await sandbox.CallAsync(SandboxMethods.Run, job, SandboxJsonContext.Default.SandboxJob, SandboxJsonContext.Default.SandboxRunResult,
                 _longestRunCall + SandboxCallMargin, cancellationToken);
+            reusable = true;
             _log.LogInformation("sandbox job {Job} for {Caller} with secrets [{Secrets}]: {Status} {KilledBy}",
                 result.JobId, caller, string.Join(", ", job.Secrets.Keys), result.Status, result.KilledBy ?? "");
             return (result, job.Secrets);
@@ -108,6 +115,37 @@ public sealed partial class AgentService : IDaemonService
         {
             throw new RpcException(RpcErrorCodes.Unavailable, "the sandbox is not reachable: " + e.Message);
         }
+        finally
+        {
+            if (sandbox is not null)
+            {
+                if (reusable && sandbox.IsConnected && _idleSandbox.Count < MaxIdleSandboxConnections)
+                {
+                    _idleSandbox.Add(sandbox);
+                }
+                else
+                {
+                    await sandbox.DisposeAsync();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A connection to the sandbox's socket: one kept from an earlier call that is still open, else a new one. A kept
+    /// connection carries one call at a time, as a new one would; one the sandbox closed meanwhile is dropped, never used.
+    /// </summary>
+    private async Task<JsonRpcClient> SandboxClientAsync(CancellationToken cancellationToken)
+    {
+        while (_idleSandbox.TryTake(out var kept))
+        {
+            if (kept.IsConnected)
+            {
+                return kept;
+            }
+            await kept.DisposeAsync();
+        }
+        return await JsonRpcClient.ConnectAsync(_sandboxSocket, cancellationToken);
     }
 
     public Task StopAcceptingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -135,6 +173,10 @@ public sealed partial class AgentService : IDaemonService
         if (_packages is not null)
         {
             await _packages.DisposeAsync();
+        }
+        while (_idleSandbox.TryTake(out var kept))
+        {
+            await kept.DisposeAsync();
         }
     }
 }

@@ -74,12 +74,12 @@ internal static class SandboxCommand
             else
             {
                 Console.Write(result.Stdout);
-                await Console.Error.WriteAsync(result.Stderr);
+                Console.Error.Write(result.Stderr);
                 foreach (var a in result.Attachments)
                 {
-                    await Console.Error.WriteLineAsync($"boxbot: attachment {a.Name} ({a.Size} bytes)");
+                    Console.Error.WriteLine($"boxbot: attachment {a.Name} ({a.Size} bytes)");
                 }
-                await Console.Error.WriteLineAsync(Summary(result));
+                Console.Error.WriteLine(Summary(result));
             }
             if (parse.GetValue(save) is { } folder && !await SaveAsync(Path.GetFullPath(folder), result.Attachments, cancellationToken))
             {

@@ -151,7 +151,10 @@ public sealed partial class JsonRpcClient : IAsyncDisposable
         }
     }
 
-    private byte[] BuildRequest<TParams>(long id, string method, TParams parameters, JsonTypeInfo<TParams> paramsType)
+    private byte[] BuildRequest<TParams>(long id, string method, TParams parameters, JsonTypeInfo<TParams> paramsType) =>
+        BuildRequest(SocketPath, id, method, parameters, paramsType);
+
+    private static byte[] BuildRequest<TParams>(string socketPath, long id, string method, TParams parameters, JsonTypeInfo<TParams> paramsType)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer, Framing.WriterOptions))
@@ -166,7 +169,7 @@ public sealed partial class JsonRpcClient : IAsyncDisposable
         }
         if (buffer.WrittenCount > Framing.MaxPayload)
         {
-            throw new IpcException($"The request for {method} is {buffer.WrittenCount} bytes, over the 1 MiB frame limit of {SocketPath}.") { SocketPath = SocketPath };
+            throw new IpcException($"The request for {method} is {buffer.WrittenCount} bytes, over the 1 MiB frame limit of {socketPath}.") { SocketPath = socketPath };
         }
         return Framing.Build(buffer.WrittenSpan);
     }

@@ -28,12 +28,16 @@ internal static class AgentCall
     {
         ArgumentNullException.ThrowIfNull(daemon);
         var paths = BoxPaths.FromEnvironment();
-        var config = CommonOptions.LoadForClient(paths);
+        // The configuration is read only for the default wait: a command that names its own (sandbox run, chat) does not
+        // pay for parsing the TOML file on every call.
+        var wait = timeout ?? CommonOptions.LoadForClient(paths).Ipc.RequestTimeout;
         var socket = paths.SocketPath(daemon);
         try
         {
-            await using var client = await JsonRpcClient.ConnectAsync(socket, cancellationToken);
-            return (await client.CallAsync(method, parameters, paramsType, resultType, timeout ?? config.Ipc.RequestTimeout, cancellationToken), null);
+            // One call, on the command's own thread: a short-lived process pays more for the async client's machinery
+            // (its reader task, the socket engine's thread, pool hops) than for the call (docs/performance.md).
+            await Task.CompletedTask;
+            return (JsonRpcClient.CallOnce(socket, method, parameters, paramsType, resultType, wait, cancellationToken), null);
         }
         catch (IpcConnectException e)
         {

@@ -8,6 +8,7 @@ internal static class ScriptFile
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
+    /// <remarks>Read synchronously: a script is at most 256 KiB, and an asynchronous read would wake a pool thread for it.</remarks>
     public static async Task<(string? Script, Failure? Failure)> ReadAsync(string path, CancellationToken cancellationToken)
     {
         if (path == "-")
@@ -34,7 +35,7 @@ internal static class ScriptFile
             {
                 return Usage(TooLarge(path, length));
             }
-            bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+            bytes = File.ReadAllBytes(path);
         }
         catch (UnauthorizedAccessException)
         {
