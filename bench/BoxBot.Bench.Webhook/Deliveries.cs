@@ -51,6 +51,9 @@ internal sealed class Deliveries(string folder, int threads, string appSecret)
             BodyBytes: Body(0, "valid").Length);
     }
 
+    /// <summary>One valid signed delivery, unique by <paramref name="set"/> and <paramref name="i"/>, as a whole HTTP request.</summary>
+    public byte[] ValidRequest(int i, string set) => Request(Body(i, set), _key);
+
     private RequestSet WriteSet(string name, int count, Func<int, byte[]> request)
     {
         var path = Path.Combine(folder, name);

@@ -29,7 +29,8 @@ internal sealed class WebhookUnderTest : IAsyncDisposable
     public string Url { get; private set; } = "";
     public string Log => string.Join('\n', _log);
 
-    public static async Task<WebhookUnderTest> StartAsync(string executable, string home, string appSecret, int maxConnections, CancellationToken cancellationToken)
+    /// <param name="maxConnections">[webhook] max_connections, or null for the box's default.</param>
+    public static async Task<WebhookUnderTest> StartAsync(string executable, string home, string appSecret, int? maxConnections, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var credentials = Directory.CreateDirectory(Path.Combine(home, "credentials"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
@@ -39,7 +40,7 @@ internal sealed class WebhookUnderTest : IAsyncDisposable
         File.WriteAllText(config, string.Create(CultureInfo.InvariantCulture, $"""
             [webhook]
             port = 0
-            max_connections = {maxConnections}
+            {(maxConnections is { } max ? $"max_connections = {max}" : "")}
             sender_messages_per_minute = 1000000
             global_messages_per_minute = 10000000
 
@@ -48,6 +49,11 @@ internal sealed class WebhookUnderTest : IAsyncDisposable
         var info = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("--config");
         info.ArgumentList.Add(config);
+        // As its unit and `boxbot dev up` run it.
+        foreach (var (name, value) in InstallLayout.RuntimeEnvironment(Daemons.Webhook))
+        {
+            info.Environment[name] = value;
+        }
         info.Environment["BOXBOT_HOME"] = home;
         info.Environment.Remove("NOTIFY_SOCKET");
         var webhook = new WebhookUnderTest(new Process { StartInfo = info }, home);

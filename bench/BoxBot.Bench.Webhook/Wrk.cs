@@ -25,11 +25,17 @@ internal static partial class Wrk
 {
     public const string Executable = "/usr/bin/wrk";
 
-    public static async Task<WrkResult> RunAsync(string url, RequestSet requests, WrkSettings settings, CancellationToken cancellationToken)
+    /// <param name="fileLimit">When set, wrk runs under <c>prlimit --nofile</c> this high (a thousand connections need more than the usual 1024).</param>
+    public static async Task<WrkResult> RunAsync(string url, RequestSet requests, WrkSettings settings, CancellationToken cancellationToken, int? fileLimit = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var script = Path.Combine(AppContext.BaseDirectory, "deliveries.lua");
-        var info = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(fileLimit is null ? Executable : "/usr/bin/prlimit") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (fileLimit is { } limit)
+        {
+            info.ArgumentList.Add($"--nofile={limit}:{limit}");
+            info.ArgumentList.Add(Executable);
+        }
         // A generous timeout: a slow commit should show in the latency, not vanish as a socket timeout.
         foreach (var a in new[]
                  {
