@@ -6,6 +6,7 @@ namespace BoxBot.Linux;
 /// <summary>Process calls: who we run as, our parent, signals, and the parent-death signal.</summary>
 public static class LinuxProcess
 {
+    public const int SIGHUP = 1;
     public const int SIGINT = 2;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;

@@ -25,6 +25,15 @@ public sealed partial class MeshClient : IAsyncDisposable
         _connection.MessageDropped += OnMessageDroppedAsync;
     }
 
+    /// <summary>
+    /// Raised with the broker's text when it refuses a publish or subscribe of this client (a permissions violation):
+    /// NATS reports those asynchronously, so the call that caused one has returned normally.
+    /// </summary>
+    public event Action<string>? PermissionDenied;
+
+    /// <summary>Raised when the connection (re)opens, so a device can announce itself again.</summary>
+    public event Action? Reconnected;
+
     /// <summary>True while the connection to the broker is open.</summary>
     public bool IsConnected => Volatile.Read(ref _disposed) == 0 && _connection.ConnectionState == NatsConnectionState.Open;
 
@@ -86,6 +95,7 @@ public sealed partial class MeshClient : IAsyncDisposable
         if (args.Kind == NatsServerErrorKind.PermissionsViolation)
         {
             _logger.LogWarning(MeshLogEvents.PermissionDenied, "mesh broker refused: {Error}", args.Error);
+            PermissionDenied?.Invoke(args.Error);
         }
         else
         {
@@ -108,6 +118,7 @@ public sealed partial class MeshClient : IAsyncDisposable
     private ValueTask OnOpenedAsync(object? sender, NatsEventArgs args)
     {
         _logger.LogInformation(MeshLogEvents.Reconnected, "mesh connection open: {Reason}", args.Message);
+        Reconnected?.Invoke();
         return ValueTask.CompletedTask;
     }
 

@@ -13,6 +13,10 @@ public enum MeshErrorKind
     Timeout,
     /// <summary>Any other protocol or connection failure.</summary>
     Failed,
+    /// <summary>The broker's TLS certificate was refused (not signed by the configured CA, expired, or naming another host).</summary>
+    TlsRejected,
+    /// <summary>The mesh is not set up, or its settings or credentials are unusable (the message says which and how to fix it).</summary>
+    NotConfigured,
 }
 
 /// <summary>A mesh operation failed. The message never contains a password or token.</summary>

@@ -3,8 +3,9 @@ using System.Text;
 namespace BoxBot.Mesh;
 
 /// <summary>
-/// How to reach and authenticate to the NATS mesh. At most one way to authenticate: a user
-/// with a password, or a token, or neither. Credentials never go in <see cref="Url"/>.
+/// How to reach and authenticate to the NATS mesh. At most one way to authenticate: a user JWT with its NKey seed, a
+/// user with a password, a token, or none. Credentials never go in <see cref="Url"/>. TLS (a <c>tls://</c> URL) checks
+/// the broker's certificate against <see cref="CaPem"/> only, and its host name against the URL's.
 /// </summary>
 public sealed record MeshOptions
 {
@@ -19,6 +20,27 @@ public sealed record MeshOptions
 
     /// <summary>Authentication token, as an alternative to <see cref="User"/>/<see cref="Password"/>. Never logged.</summary>
     public string? Token { get; init; }
+
+    /// <summary>A user JWT (NATS decentralized authentication); its <see cref="Seed"/> signs the broker's nonce.</summary>
+    public string? Jwt { get; init; }
+
+    /// <summary>The NKey seed of <see cref="Jwt"/>'s user. Never logged.</summary>
+    public string? Seed { get; init; }
+
+    /// <summary>The CA (PEM) the broker's certificate must chain to; required for <c>tls://</c>. The system's CAs are not used.</summary>
+    public string? CaPem { get; init; }
+
+    /// <summary>A client certificate (PEM) for brokers that require one (mutual TLS), with <see cref="ClientKeyPem"/>.</summary>
+    public string? ClientCertificatePem { get; init; }
+
+    /// <summary>The client certificate's private key (PEM). Never logged.</summary>
+    public string? ClientKeyPem { get; init; }
+
+    /// <summary>
+    /// The first token of this client's reply subjects: <c>_INBOX_{user}</c> for a user the household broker lets read
+    /// only its own replies; <c>_INBOX</c> (NATS's default) elsewhere.
+    /// </summary>
+    public string InboxPrefix { get; init; } = "_INBOX";
 
     /// <summary>Client name the broker shows in its monitoring.</summary>
     public string Name { get; init; } = "boxbot";
@@ -52,9 +74,30 @@ public sealed record MeshOptions
             throw new ArgumentException($"Mesh {nameof(User)} and {nameof(Password)} must be set together.", nameof(Password));
         }
 
-        if (!string.IsNullOrEmpty(Token) && !string.IsNullOrEmpty(User))
+        var ways = (string.IsNullOrEmpty(User) ? 0 : 1) + (string.IsNullOrEmpty(Token) ? 0 : 1) + (string.IsNullOrEmpty(Jwt) ? 0 : 1);
+        if (ways > 1)
         {
-            throw new ArgumentException($"Mesh options set both {nameof(Token)} and {nameof(User)}; choose one way to authenticate.", nameof(Token));
+            throw new ArgumentException("Mesh options set more than one way to authenticate (user and password, token, JWT); choose one.", nameof(Token));
+        }
+
+        if (string.IsNullOrEmpty(Jwt) != string.IsNullOrEmpty(Seed))
+        {
+            throw new ArgumentException($"Mesh {nameof(Jwt)} and {nameof(Seed)} must be set together (a .creds file holds both).", nameof(Seed));
+        }
+
+        if (Url.Scheme == "tls" && string.IsNullOrEmpty(CaPem))
+        {
+            throw new ArgumentException($"Mesh URL '{Url}' uses TLS but no CA is configured to check the broker's certificate against.", nameof(CaPem));
+        }
+
+        if (string.IsNullOrEmpty(ClientCertificatePem) != string.IsNullOrEmpty(ClientKeyPem))
+        {
+            throw new ArgumentException("Mesh client certificate and key must be set together.", nameof(ClientKeyPem));
+        }
+
+        if (!MeshSubjects.IsValidInboxPrefix(InboxPrefix))
+        {
+            throw new ArgumentException($"Mesh inbox prefix '{InboxPrefix}' must be one subject token (no dots, wildcards or spaces).", nameof(InboxPrefix));
         }
 
         if (ConnectTimeout <= TimeSpan.Zero)
@@ -75,6 +118,10 @@ public sealed record MeshOptions
             .Append(", User = ").Append(User)
             .Append(", Password = ").Append(Password is null ? "" : "***")
             .Append(", Token = ").Append(Token is null ? "" : "***")
+            .Append(", Jwt = ").Append(Jwt is null ? "" : "(set)")
+            .Append(", Seed = ").Append(Seed is null ? "" : "***")
+            .Append(", Tls = ").Append(CaPem is null ? "system" : "own CA").Append(ClientCertificatePem is null ? "" : ", client certificate")
+            .Append(", InboxPrefix = ").Append(InboxPrefix)
             .Append(", Name = ").Append(Name)
             .Append(", ConnectTimeout = ").Append(ConnectTimeout);
         return true;

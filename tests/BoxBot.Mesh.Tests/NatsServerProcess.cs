@@ -14,10 +14,10 @@ internal sealed class NatsServerProcess : IAsyncDisposable
     private static readonly string[] Candidates = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"];
 
     private readonly Process _process;
-    private readonly string _folder;
+    private readonly string? _folder;
     private readonly StringBuilder _output = new();
 
-    private NatsServerProcess(Process process, string folder, int port)
+    private NatsServerProcess(Process process, string? folder, int port)
     {
         _process = process;
         _folder = folder;
@@ -42,7 +42,6 @@ internal sealed class NatsServerProcess : IAsyncDisposable
     /// <summary>Starts nats-server with <paramref name="authorization"/> as its config's authorization block.</summary>
     public static async Task<NatsServerProcess> StartAsync(string authorization)
     {
-        var binary = FindBinary();
         var folder = Directory.CreateTempSubdirectory("boxbot-mesh-test-").FullName;
         var port = FreeLoopbackPort();
         var config = Path.Combine(folder, "nats.conf");
@@ -52,13 +51,24 @@ internal sealed class NatsServerProcess : IAsyncDisposable
             {{authorization}}
             }
             """);
+        return await StartAsync(config, port, folder);
+    }
 
+    /// <summary>Starts nats-server with the configuration file <paramref name="config"/> (listening on <paramref name="port"/>); the folder is the caller's.</summary>
+    public static Task<NatsServerProcess> StartWithConfigAsync(string config, int port) => StartAsync(config, port, null);
+
+    /// <summary>Asks the server to reread its configuration (SIGHUP), as the household broker's reload does.</summary>
+    public void Reload() => BoxBot.Linux.LinuxProcess.Signal(_process.Id, BoxBot.Linux.LinuxProcess.SIGHUP);
+
+    private static async Task<NatsServerProcess> StartAsync(string config, int port, string? folder)
+    {
+        var binary = FindBinary();
         var start = new ProcessStartInfo(binary, ["-c", config])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = folder,
+            WorkingDirectory = Path.GetDirectoryName(config)!,
         };
         var process = Process.Start(start) ?? throw new InvalidOperationException("nats-server did not start");
         var server = new NatsServerProcess(process, folder, port);
@@ -93,7 +103,10 @@ internal sealed class NatsServerProcess : IAsyncDisposable
         finally
         {
             _process.Dispose();
-            Directory.Delete(_folder, recursive: true);
+            if (_folder is not null)
+            {
+                Directory.Delete(_folder, recursive: true);
+            }
         }
     }
 
