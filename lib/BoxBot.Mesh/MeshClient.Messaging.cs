@@ -112,6 +112,34 @@ public sealed partial class MeshClient
         }
     }
 
+    /// <summary>
+    /// Subscribes to <paramref name="subject"/> and returns once the broker has the subscription (a ping round trip
+    /// after it), so what is published from then on reaches it. A subscription the broker's permissions refuse returns
+    /// normally and never delivers; <see cref="PermissionDenied"/> says so.
+    /// </summary>
+    public async Task<MeshSubscription> SubscribeLiveAsync(string subject, CancellationToken ct = default)
+    {
+        CheckSubscribeSubject(subject);
+        ThrowIfDisposed();
+        try
+        {
+            var sub = await _connection.SubscribeCoreAsync(subject, serializer: Raw, cancellationToken: ct).ConfigureAwait(false);
+            await _connection.PingAsync(ct).ConfigureAwait(false);
+            return new MeshSubscription(this, sub);
+        }
+        catch (NatsException ex)
+        {
+            throw new MeshException(MeshErrorKind.Failed, $"Mesh subscription to '{subject}' failed: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>A round trip to the broker: everything this client sent before has been processed when it returns.</summary>
+    public async Task PingAsync(CancellationToken ct = default)
+    {
+        ThrowIfDisposed();
+        await _connection.PingAsync(ct).ConfigureAwait(false);
+    }
+
     internal async ValueTask PublishCoreAsync(string subject, ReadOnlyMemory<byte> payload, CancellationToken ct)
     {
         ThrowIfDisposed();

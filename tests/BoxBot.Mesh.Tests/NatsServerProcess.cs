@@ -54,6 +54,16 @@ internal sealed class NatsServerProcess : IAsyncDisposable
         return await StartAsync(config, port, folder);
     }
 
+    /// <summary>Starts nats-server with no authentication (for tests of the wire format, not of permissions).</summary>
+    public static async Task<NatsServerProcess> StartOpenAsync()
+    {
+        var folder = Directory.CreateTempSubdirectory("boxbot-mesh-test-").FullName;
+        var port = FreeLoopbackPort();
+        var config = Path.Combine(folder, "nats.conf");
+        await File.WriteAllTextAsync(config, $"listen: 127.0.0.1:{port}\n");
+        return await StartAsync(config, port, folder);
+    }
+
     /// <summary>Starts nats-server with the configuration file <paramref name="config"/> (listening on <paramref name="port"/>); the folder is the caller's.</summary>
     public static Task<NatsServerProcess> StartWithConfigAsync(string config, int port) => StartAsync(config, port, null);
 
