@@ -22,8 +22,14 @@ public static class Credentials
             "WhatsApp Cloud API access token (Meta app dashboard); sends outbound messages", false),
         new("llm-api-key", Daemons.Agent.Name,
             "API key of the LLM provider", false),
+        new("mesh-creds-json", Daemons.PluginHost.Name,
+            "A Device Connect portal's *.creds.json for this box (mesh.broker = \"remote\"): its JWT, seed, tenant and URL", false),
+        new("mesh-creds", Daemons.PluginHost.Name,
+            "A NATS .creds file (user JWT and NKey seed) for a remote broker (mesh.broker = \"remote\")", false),
         new("mesh-password", Daemons.PluginHost.Name,
-            "Password of the NATS user plugin-host.mesh_user on the device mesh", false),
+            "Password of the NATS user mesh.user on a remote broker", false),
+        new("mesh-tls-key", Daemons.PluginHost.Name,
+            "Private key (PEM) of the client certificate mesh.tls_cert_file, for a remote broker that requires one", false),
     ];
 
     public static CredentialInfo? Find(string name) => All.FirstOrDefault(c => c.Name == name);

@@ -180,13 +180,122 @@ public sealed record WhatsAppOptions(Uri GraphUrl, string ApiVersion, string Pho
     public static WhatsAppOptions Default { get; } = new();
 }
 
-/// <summary>The plugin host and its NATS mesh connection (<c>[plugin-host]</c>).</summary>
+/// <summary>The plugin host (<c>[plugin-host]</c>); its mesh connection is <c>[mesh]</c>.</summary>
 /// <param name="SocketGroup">Group the daemon's socket is chowned to; <c>""</c> leaves the daemon's own group.</param>
-/// <param name="MeshUrl">NATS server (<c>nats://</c> or <c>tls://</c>); null when the mesh is disabled.</param>
-/// <param name="MeshUser">NATS user; its password is the credential <c>mesh-password</c>, never in the TOML.</param>
-public sealed record PluginHostOptions(string SocketGroup, Uri? MeshUrl, string MeshUser)
+public sealed record PluginHostOptions(string SocketGroup)
 {
-    public PluginHostOptions() : this("", null, "") { }
+    public PluginHostOptions() : this("") { }
 
     public static PluginHostOptions Default { get; } = new();
+}
+
+/// <summary>Which broker the box's mesh connection uses.</summary>
+public enum MeshBroker
+{
+    /// <summary>The box's own broker (Debian's nats-server as boxbot-nats), with users boxbot mints.</summary>
+    Local,
+    /// <summary>Another broker (a Device Connect portal, another box): <see cref="MeshSettings.Url"/> and a credential.</summary>
+    Remote,
+    /// <summary>No mesh.</summary>
+    Off,
+}
+
+/// <summary>
+/// The box on the Device Connect mesh (<c>[mesh]</c>; docs/mesh.md). Secrets are credentials, never here:
+/// <c>mesh-creds-json</c> (a portal's <c>*.creds.json</c>), <c>mesh-creds</c> (a <c>.creds</c> file),
+/// <c>mesh-password</c> (with <see cref="User"/>), <c>mesh-tls-key</c> (with <see cref="TlsCertFile"/>).
+/// </summary>
+/// <param name="Broker">Local (the default), remote or off.</param>
+/// <param name="Url">The remote broker (<c>nats://</c> or <c>tls://</c>); null for the local one, or to take the portal credential's.</param>
+/// <param name="User">A remote broker's user for password authentication.</param>
+/// <param name="Tenant">The Device Connect tenant (a portal credential's tenant wins over <c>default</c>).</param>
+/// <param name="BoxId">The box's device id; <c>""</c> takes the host name (see <see cref="EffectiveBoxId"/>).</param>
+/// <param name="Port">The local broker's port.</param>
+/// <param name="ListenLan">The local broker listens on every address, TLS required, with the box's own CA.</param>
+/// <param name="AllowInsecure">Allow a plaintext or credential-less connection to a broker off this machine.</param>
+/// <param name="CaFile">The CA a remote broker's certificate must chain to (required for <c>tls://</c>).</param>
+/// <param name="TlsCertFile">A client certificate for a remote broker that requires one; its key is the credential <c>mesh-tls-key</c>.</param>
+/// <param name="CallTimeout">How long a call to a device may take by default.</param>
+/// <param name="NotifyPerMinute">How many <c>notify</c> calls one device may make per minute.</param>
+public sealed record MeshSettings(MeshBroker Broker, Uri? Url, string User, string Tenant, string BoxId, int Port, bool ListenLan,
+    bool AllowInsecure, string CaFile, string TlsCertFile, TimeSpan CallTimeout, int NotifyPerMinute)
+{
+    public MeshSettings() : this(MeshBroker.Local, null, "", "default", "", 4222, false, false, "", "", TimeSpan.FromSeconds(5), 10) { }
+
+    public static MeshSettings Default { get; } = new();
+
+    /// <summary>What the agent may call, by the role of whoever is talking to it (<c>[mesh.policy.admin]</c>, <c>.user</c>, <c>.device</c>).</summary>
+    public MeshPolicy AdminPolicy { get; init; } = MeshPolicy.Empty;
+
+    public MeshPolicy UserPolicy { get; init; } = MeshPolicy.Empty;
+
+    /// <summary>For conversations a device's <c>notify</c> started: their text is untrusted, so this is empty unless the admin fills it.</summary>
+    public MeshPolicy DevicePolicy { get; init; } = MeshPolicy.Empty;
+
+    /// <summary><see cref="BoxId"/>, or the host name made into a device id (lower case; other characters become '-').</summary>
+    public string EffectiveBoxId => BoxId.Length > 0 ? BoxId : FromHostName(Environment.MachineName);
+
+    /// <summary>
+    /// Why connecting to <paramref name="url"/> would be unsafe, or null: off this machine the connection must be TLS and
+    /// carry credentials, unless <see cref="AllowInsecure"/>. <c>boxbot doctor</c> asks the same.
+    /// </summary>
+    public string? ExposureProblem(Uri url, bool hasCredentials)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        var loopback = url.IsLoopback || (System.Net.IPAddress.TryParse(url.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip));
+        if (loopback || AllowInsecure)
+        {
+            return null;
+        }
+        if (url.Scheme != "tls")
+        {
+            return $"mesh.url {url} is plaintext to another machine: anyone on the way reads and changes the mesh's traffic. Use tls:// with mesh.ca_file, or set mesh.allow_insecure = true if you accept that.";
+        }
+        return hasCredentials ? null
+            : $"no mesh credentials are set for {url}: a broker that admits anonymous clients lets anyone act on the mesh. Set mesh-creds-json, mesh-creds or mesh.user with mesh-password, or mesh.allow_insecure = true.";
+    }
+
+    /// <summary>The policy for <paramref name="role"/> (<c>admin</c>, <c>user</c>, <c>device</c>); empty for any other.</summary>
+    public MeshPolicy PolicyFor(string role) => role switch
+    {
+        "admin" => AdminPolicy,
+        "user" => UserPolicy,
+        "device" => DevicePolicy,
+        _ => MeshPolicy.Empty,
+    };
+
+    internal static string FromHostName(string host)
+    {
+        var id = new string([.. host.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' ? c : '-')]).Trim('-');
+        id = id.Length > 58 ? id[..58] : id;
+        return id.Length == 0 ? "boxbot" : id;
+    }
+}
+
+/// <summary>Rules of the form <c>device.function</c> or <c>device.*</c>: deny wins over ask, ask over allow; anything unlisted is denied.</summary>
+public sealed record MeshPolicy(IReadOnlyList<string> Allow, IReadOnlyList<string> Ask, IReadOnlyList<string> Deny)
+{
+    public static MeshPolicy Empty { get; } = new([], [], []);
+
+    // By the rules, not by the lists' identities (a loaded policy equals the same rules written by hand).
+    public bool Equals(MeshPolicy? other) =>
+        other is not null && Allow.SequenceEqual(other.Allow) && Ask.SequenceEqual(other.Ask) && Deny.SequenceEqual(other.Deny);
+
+    public override int GetHashCode() => HashCode.Combine(Allow.Count, Ask.Count, Deny.Count);
+
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("Allow = [").AppendJoin(", ", Allow).Append("], Ask = [").AppendJoin(", ", Ask).Append("], Deny = [").AppendJoin(", ", Deny).Append(']');
+        return true;
+    }
+
+    /// <summary><c>allow</c>, <c>ask</c> or <c>deny</c> for calling <paramref name="function"/> of <paramref name="device"/>.</summary>
+    public string Decide(string device, string function) =>
+        Matches(Deny, device, function) ? "deny"
+        : Matches(Ask, device, function) ? "ask"
+        : Matches(Allow, device, function) ? "allow"
+        : "deny";
+
+    private static bool Matches(IReadOnlyList<string> rules, string device, string function) =>
+        rules.Any(rule => rule == $"{device}.{function}" || rule == $"{device}.*");
 }

@@ -84,6 +84,11 @@ public static class InstallLayout
         new("/var/lib/boxbot-webhook", LayoutKind.Directory, "boxbot-webhook", "boxbot-webhook", PrivateDirectory, true, "the webhook's inbound spool"),
         new("/var/lib/boxbot-perception", LayoutKind.Directory, "boxbot-perception", "boxbot-perception", PrivateDirectory, true, "the perception daemon's state"),
         new("/var/lib/boxbot-plugins", LayoutKind.Directory, "boxbot-plugins", "boxbot-plugins", PrivateDirectory, true, "plugins, staging, artifacts"),
+        new("/var/lib/boxbot-plugins/mesh", LayoutKind.Directory, "boxbot-plugins", "boxbot-plugins", PrivateDirectory, false,
+            "the household broker's keys (operator, accounts, CA) and users, only the plugin host's (made by `boxbot mesh init` when mesh.broker is local)"),
+        new("/var/lib/boxbot-nats", LayoutKind.Directory, "root", "root", PublicDirectory, true, "the household broker's folder (open, so the plugin host reaches config/)"),
+        new("/var/lib/boxbot-nats/config", LayoutKind.Directory, "boxbot-plugins", BrokerUser, GroupDirectory | UnixFileMode.SetGroup, false,
+            "the broker's configuration and accounts: written by boxbot, read by nats-server (setgid: what the plugin host writes stays the broker's group); made by `boxbot mesh init`"),
         new(RuntimeDir, LayoutKind.Directory, "root", "boxbot", GroupDirectory, true, "the sockets; group boxbot reaches them"),
         new(SocketPath(Daemons.Agent), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the agent's socket (boxbot-agent.socket)"),
         new(SocketPath(Daemons.Sandbox), LayoutKind.Socket, "boxbot", "root", PrivateSocket, true, "the sandbox's socket: only the agent's user may connect (boxbot-sandbox.socket)"),
@@ -120,7 +125,7 @@ public static class InstallLayout
 
     /// <summary>The daemons' system users (no home, no login shell), in the order doctor reports them.</summary>
     public static IReadOnlyList<string> ServiceUsers { get; } =
-        [Daemons.Agent.ServiceUser, Daemons.Sandbox.ServiceUser, Daemons.Webhook.ServiceUser, Daemons.Perception.ServiceUser, Daemons.PluginHost.ServiceUser];
+        [Daemons.Agent.ServiceUser, Daemons.Sandbox.ServiceUser, Daemons.Webhook.ServiceUser, Daemons.Perception.ServiceUser, Daemons.PluginHost.ServiceUser, BrokerUser];
 
     /// <summary>Each group and the service users that must be in it besides their own group, and why (docs/security.md, "Users").</summary>
     public static IReadOnlyList<(string Group, string[] Members, string Why)> Memberships { get; } =
@@ -151,6 +156,12 @@ public static class InstallLayout
 
     private static readonly IReadOnlyDictionary<string, string> WebhookEnvironment = new Dictionary<string, string> { ["DOTNET_GCgen0size"] = "0x400000" };
     private static readonly IReadOnlyDictionary<string, string> NoEnvironment = new Dictionary<string, string>();
+
+    /// <summary>The household broker's units: Debian's nats-server as <c>boxbot-nats</c>, and the oneshot that reloads it.</summary>
+    public static IReadOnlyList<string> BrokerServices { get; } = ["boxbot-nats.service", "boxbot-nats-reload.service"];
+
+    /// <summary>The household broker's user (Debian's nats-server runs as it).</summary>
+    public const string BrokerUser = "boxbot-nats";
 
     /// <summary>The egress proxy's service (<c>boxbot-sandbox egress</c>, DynamicUser): network "internet" jobs' only way out.</summary>
     public const string EgressService = "boxbot-egress.service";

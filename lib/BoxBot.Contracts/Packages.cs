@@ -48,12 +48,29 @@ public static class ApprovalStates
     public const string Denied = "denied";
     /// <summary>Nobody decided within the approval's lifetime.</summary>
     public const string Expired = "expired";
+    /// <summary>A mesh call approved: the agent makes the call it waited for (its outcome is in the action log).</summary>
+    public const string Approved = "approved";
 }
 
-/// <summary>What an approval is for. Only <c>packages</c> so far.</summary>
+/// <summary>What an approval is for.</summary>
 public static class ApprovalKinds
 {
+    /// <summary>Python packages for the sandbox's venv (<see cref="Approval.Packages"/>).</summary>
     public const string Packages = "packages";
+
+    /// <summary>A call the agent would make to a device on the mesh, which the policy says to ask about (<see cref="Approval.Call"/>).</summary>
+    public const string MeshCall = "mesh_call";
+}
+
+/// <summary>The call a <see cref="ApprovalKinds.MeshCall"/> approval is about.</summary>
+public sealed record MeshCallApproval
+{
+    [JsonPropertyName("device_id")] public required string DeviceId { get; init; }
+    [JsonPropertyName("function")] public required string Function { get; init; }
+    /// <summary>The params as JSON text, exactly as they will be sent.</summary>
+    [JsonPropertyName("params")] public required string Params { get; init; }
+    /// <summary>The role whose policy said "ask" (<c>admin</c>, <c>user</c>, <c>device</c>).</summary>
+    [JsonPropertyName("role")] public required string Role { get; init; }
 }
 
 /// <summary>Install these requirements (<c>name</c>, <c>name==1.2</c>, <c>name&gt;=1,&lt;2</c>) once a human approves.</summary>
@@ -95,8 +112,10 @@ public sealed record Approval
     [JsonPropertyName("reason")] public string? Reason { get; init; }
     /// <summary>The requirements as asked for.</summary>
     [JsonPropertyName("specs")] public required IReadOnlyList<string> Specs { get; init; }
-    /// <summary>Every wheel the approval installs, dependencies included.</summary>
+    /// <summary>Every wheel the approval installs, dependencies included (empty for a mesh call).</summary>
     [JsonPropertyName("packages")] public required IReadOnlyList<ResolvedPackage> Packages { get; init; }
+    /// <summary>The mesh call a <see cref="ApprovalKinds.MeshCall"/> approval is about; null for packages.</summary>
+    [JsonPropertyName("call")] public MeshCallApproval? Call { get; init; }
     [JsonPropertyName("decided_at")] public DateTimeOffset? DecidedAt { get; init; }
     /// <summary>Who approved or denied, e.g. <c>uid 0</c>.</summary>
     [JsonPropertyName("decided_by")] public string? DecidedBy { get; init; }

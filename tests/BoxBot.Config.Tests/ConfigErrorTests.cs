@@ -37,7 +37,7 @@ public class ConfigErrorTests
         var ex = LoadFails("\n[webhok]\nport = 1\n", out var path);
 
         Assert.That(ex.Message, Is.EqualTo(
-            $"{path}:2:1: webhok: unknown section (known sections: agent, agent.llm, box, ipc, perception, plugin-host, sandbox, webhook, whatsapp)"));
+            $"{path}:2:1: webhok: unknown section (known sections: agent, agent.llm, box, ipc, mesh, mesh.policy, mesh.policy.admin, mesh.policy.device, mesh.policy.user, perception, plugin-host, sandbox, webhook, whatsapp)"));
     }
 
     [Test]
@@ -72,7 +72,8 @@ public class ConfigErrorTests
 
     [TestCase("[ipc]\nmax_connections = 1.5\n", "ipc.max_connections: expected an integer, not a float")]
     [TestCase("[box]\nadmin_group = true\n", "box.admin_group: expected a string, not a boolean")]
-    [TestCase("[plugin-host]\nmesh_url = [\"nats://a\"]\n", "plugin-host.mesh_url: expected a string, not an array")]
+    [TestCase("[mesh]\nurl = [\"nats://a\"]\n", "mesh.url: expected a string, not an array")]
+    [TestCase("[mesh.policy.admin]\nallow = \"lamp.*\"\n", "mesh.policy.admin.allow: expected an array, not a string")]
     [TestCase("[box]\nlog_level = 2\n", "box.log_level: expected a string, not an integer")]
     public void Each_wrong_type_is_reported(string toml, string expected)
     {
@@ -150,17 +151,17 @@ public class ConfigErrorTests
     [TestCase("nats://")]
     public void A_mesh_url_that_is_not_an_absolute_nats_or_tls_url_is_refused(string value)
     {
-        var ex = LoadFails($"[plugin-host]\nmesh_url = \"{value}\"\n", out var path);
+        var ex = LoadFails($"[mesh]\nurl = \"{value}\"\n", out var path);
 
-        Assert.That(ex.Message, Does.StartWith($"{path}:2:12: plugin-host.mesh_url: must be \"\" (mesh off) or an absolute nats:// or tls:// URL"));
+        Assert.That(ex.Message, Does.StartWith($"{path}:2:7: mesh.url: must be \"\" (the local broker, or the portal credential's URL) or an absolute nats:// or tls:// URL"));
     }
 
     [Test]
     public void A_mesh_url_with_a_password_is_refused_without_echoing_it()
     {
-        var ex = LoadFails("[plugin-host]\nmesh_url = \"nats://box:hunter2@mesh.example.org\"\n");
+        var ex = LoadFails("[mesh]\nurl = \"nats://box:hunter2@mesh.example.org\"\n");
 
-        Assert.That(ex.Message, Does.Contain("plugin-host.mesh_url: must not contain a user or password"));
+        Assert.That(ex.Message, Does.Contain("mesh.url: must not contain a user or password"));
         Assert.That(ex.Message, Does.Not.Contain("hunter2"));
     }
 
@@ -168,9 +169,9 @@ public class ConfigErrorTests
     [TestCase("tls://mesh.example.org")]
     public void A_nats_or_tls_mesh_url_is_accepted(string value)
     {
-        var c = ConfigLoader.Parse($"[plugin-host]\nmesh_url = \"{value}\"\n", "t.toml").Config;
+        var c = ConfigLoader.Parse($"[mesh]\nurl = \"{value}\"\n", "t.toml").Config;
 
-        Assert.That(c.PluginHost.MeshUrl, Is.EqualTo(new Uri(value)));
+        Assert.That(c.Mesh.Url, Is.EqualTo(new Uri(value)));
     }
 
     [TestCase("agent", "socket_group", "Boxbot")]
@@ -197,6 +198,26 @@ public class ConfigErrorTests
         Assert.That(c.Agent.SocketGroup, Is.EqualTo(value));
     }
 
+    [TestCase("allow = [\"lamp\"]", "mesh.policy.user.allow: holds \"lamp\": each rule is DEVICE.FUNCTION or DEVICE.*")]
+    [TestCase("ask = [\"la.mp*\"]", "mesh.policy.user.ask: holds \"la.mp*\"")]
+    [TestCase("deny = [\"*.get_status\"]", "mesh.policy.user.deny: holds \"*.get_status\"")]
+    public void A_mesh_policy_rule_that_is_not_device_dot_function_is_refused(string line, string message)
+    {
+        var ex = LoadFails($"[mesh.policy.user]\n{line}\n");
+
+        Assert.That(ex.Message, Does.Contain(message));
+    }
+
+    [TestCase("broker = \"cloud\"", "mesh.broker: must be local (the box's own broker), remote (mesh.url) or off")]
+    [TestCase("box_id = \"my.box\"", "mesh.box_id: must be")]
+    [TestCase("tenant = \"a b\"", "mesh.tenant: must be a tenant id")]
+    public void A_mesh_setting_out_of_its_rules_is_refused_naming_it(string line, string message)
+    {
+        var ex = LoadFails($"[mesh]\n{line}\n");
+
+        Assert.That(ex.Message, Does.Contain(message));
+    }
+
     [Test]
     public void All_errors_in_a_file_are_reported_at_once_in_file_order()
     {
@@ -208,8 +229,8 @@ public class ConfigErrorTests
             retries = 3
             [webhook]
             listen_address = "local host"
-            [plugin-host]
-            mesh_url = "http://x"
+            [mesh]
+            url = "http://x"
             [extras]
             x = 1
             """, out var path);
@@ -220,7 +241,7 @@ public class ConfigErrorTests
             (4, "ipc.max_connections"),
             (5, "ipc.retries"),
             (7, "webhook.listen_address"),
-            (9, "plugin-host.mesh_url"),
+            (9, "mesh.url"),
             (10, "extras"),
         }));
         Assert.That(ex.Errors.Select(e => e.File), Is.All.EqualTo(path));

@@ -35,7 +35,8 @@ public class ConfigLoadingTests
         Assert.That(d.Webhook, Is.EqualTo(new WebhookOptions("127.0.0.1", 8443, "", false, 262144, 100, 16384,
             TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(15), 240, 30, 600)));
         Assert.That(d.WhatsApp, Is.EqualTo(new WhatsAppOptions(new Uri("https://graph.facebook.com"), "v23.0", "")));
-        Assert.That(d.PluginHost, Is.EqualTo(new PluginHostOptions("", null, "")));
+        Assert.That(d.PluginHost, Is.EqualTo(new PluginHostOptions("")));
+        Assert.That(d.Mesh, Is.EqualTo(new MeshSettings(MeshBroker.Local, null, "", "default", "", 4222, false, false, "", "", TimeSpan.FromSeconds(5), 10)));
         Assert.That(Daemons.All.Select(d.SocketGroupFor), Is.All.Empty);
     }
 
@@ -110,8 +111,17 @@ public class ConfigLoadingTests
             socket_group = "g-perception"
             [plugin-host]
             socket_group = "g-plugins"
-            mesh_url = "tls://mesh.example.org:4222"
-            mesh_user = "box-7"
+            [mesh]
+            broker = "remote"
+            url = "tls://mesh.example.org:4222"
+            user = "box-7"
+            tenant = "acme"
+            box_id = "kitchen-box"
+            ca_file = "/etc/boxbot/mesh-ca.pem"
+            [mesh.policy.admin]
+            allow = ["lamp.*"]
+            ask = ["robot.look_at_world", "robot.arm.wave"]
+            deny = ["lamp.self_destruct"]
             """);
 
         var c = ConfigLoader.Load(path).Config;
@@ -121,8 +131,14 @@ public class ConfigLoadingTests
         Assert.That(c.Webhook, Is.EqualTo(new WebhookOptions("::1", 0, "g-webhook", true, 4096, 7, 2048,
             TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(4), 100, 5, 50)));
         Assert.That(c.WhatsApp, Is.EqualTo(new WhatsAppOptions(new Uri("http://127.0.0.1:9999"), "v19.0", "1234567890")));
-        Assert.That(c.PluginHost.MeshUrl, Is.EqualTo(new Uri("tls://mesh.example.org:4222")));
-        Assert.That(c.PluginHost.MeshUser, Is.EqualTo("box-7"));
+        Assert.That(c.Mesh.Broker, Is.EqualTo(MeshBroker.Remote));
+        Assert.That(c.Mesh.Url, Is.EqualTo(new Uri("tls://mesh.example.org:4222")));
+        Assert.That((c.Mesh.User, c.Mesh.Tenant, c.Mesh.EffectiveBoxId, c.Mesh.CaFile), Is.EqualTo(("box-7", "acme", "kitchen-box", "/etc/boxbot/mesh-ca.pem")));
+        Assert.That(c.Mesh.AdminPolicy.Decide("lamp", "switch_on"), Is.EqualTo("allow"));
+        Assert.That(c.Mesh.AdminPolicy.Decide("lamp", "self_destruct"), Is.EqualTo("deny"), "deny wins");
+        Assert.That(c.Mesh.AdminPolicy.Decide("robot", "arm.wave"), Is.EqualTo("ask"));
+        Assert.That(c.Mesh.AdminPolicy.Decide("robot", "goto_sleep"), Is.EqualTo("deny"), "unlisted");
+        Assert.That(c.Mesh.PolicyFor("user").Decide("lamp", "switch_on"), Is.EqualTo("deny"), "each role has its own rules");
         Assert.That(c.SocketGroupFor(Daemons.Agent), Is.EqualTo("g-agent"));
         Assert.That(c.SocketGroupFor(Daemons.Sandbox), Is.EqualTo("g-sandbox"));
         Assert.That(c.SocketGroupFor(Daemons.Webhook), Is.EqualTo("g-webhook"));

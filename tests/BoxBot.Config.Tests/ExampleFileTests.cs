@@ -100,6 +100,8 @@ public class ExampleFileTests
         IntegerValueSyntax i => i.Value,
         BooleanValueSyntax b => b.Value,
         FloatValueSyntax f => f.Value,
+        // Lists: compared by their items' text.
+        ArraySyntax a => string.Join(",", a.Items.Select(i => Scalar(i.Value!))),
         _ => throw new AssertionException($"unexpected value kind {value.GetType().Name}"),
     };
 }

@@ -64,11 +64,60 @@ internal sealed partial class ConfigBinder(
             Pattern("whatsapp.api_version", f.WhatsApp.ApiVersion, ApiVersion(), "a Graph API version such as v23.0"),
             Pattern("whatsapp.phone_number_id", f.WhatsApp.PhoneNumberId, Digits(), "\"\" or the phone number id from the Meta app dashboard (digits)", allowEmpty: true)),
         Perception = new PerceptionOptions(Group("perception.socket_group", f.Perception.SocketGroup)),
-        PluginHost = new PluginHostOptions(
-            Group("plugin-host.socket_group", f.PluginHost.SocketGroup),
-            MeshUrl("plugin-host.mesh_url", f.PluginHost.MeshUrl),
-            String("plugin-host.mesh_user", f.PluginHost.MeshUser)),
+        PluginHost = new PluginHostOptions(Group("plugin-host.socket_group", f.PluginHost.SocketGroup)),
+        Mesh = Mesh(f.Mesh),
     };
+
+    public static string Format(MeshBroker broker) => broker.ToString().ToLowerInvariant();
+
+    private MeshSettings Mesh(MeshSection m)
+    {
+        Known("mesh.broker");
+        var broker = Enum.GetValues<MeshBroker>().FirstOrDefault(b => Format(b) == m.Broker, (MeshBroker)(-1));
+        if (!Enum.IsDefined(broker))
+        {
+            Fail("mesh.broker", $"must be local (the box's own broker), remote (mesh.url) or off, got \"{m.Broker}\"");
+            broker = MeshBroker.Off;
+        }
+        var url = MeshUrl("mesh.url", m.Url);
+        var boxId = Pattern("mesh.box_id", m.BoxId, MeshToken58(), "\"\" (the host name) or a device id: 1-58 of A-Z, a-z, 0-9, '_' or '-'", allowEmpty: true);
+        return new MeshSettings(
+            broker,
+            url,
+            String("mesh.user", m.User),
+            Pattern("mesh.tenant", m.Tenant, MeshToken(), "a tenant id: 1-64 of A-Z, a-z, 0-9, '_' or '-'"),
+            boxId,
+            Int("mesh.port", m.Port, 1, 65535),
+            Bool("mesh.listen_lan", m.ListenLan),
+            Bool("mesh.allow_insecure", m.AllowInsecure),
+            OptionalAbsolutePath("mesh.ca_file", m.CaFile, "/etc/boxbot/mesh-ca.pem"),
+            OptionalAbsolutePath("mesh.tls_cert_file", m.TlsCertFile, "/etc/boxbot/mesh-client.pem"),
+            TimeSpan.FromMilliseconds(Int("mesh.call_timeout_ms", m.CallTimeoutMs, 100, 60_000)),
+            Int("mesh.notify_per_minute", m.NotifyPerMinute, 1, 600))
+        {
+            AdminPolicy = Policy("mesh.policy.admin", m.Policy.Admin),
+            UserPolicy = Policy("mesh.policy.user", m.Policy.User),
+            DevicePolicy = Policy("mesh.policy.device", m.Policy.Device),
+        };
+    }
+
+    private MeshPolicy Policy(string section, MeshPolicySection p) =>
+        new(Rules(section + ".allow", p.Allow), Rules(section + ".ask", p.Ask), Rules(section + ".deny", p.Deny));
+
+    // device.function or device.*: the device a subject token, the function a name (plugin functions hold a dot).
+    private List<string> Rules(string key, List<string> rules)
+    {
+        Known(key);
+        foreach (var rule in rules)
+        {
+            var dot = rule.IndexOf('.', StringComparison.Ordinal);
+            if (dot <= 0 || !MeshToken().IsMatch(rule[..dot]) || !PolicyFunction().IsMatch(rule[(dot + 1)..]))
+            {
+                Fail(key, $"holds \"{rule}\": each rule is DEVICE.FUNCTION or DEVICE.* (a device id, a dot, a function name or *)");
+            }
+        }
+        return rules;
+    }
 
     private LogLevelSetting LogLevel(string key, string value)
     {
@@ -274,14 +323,14 @@ internal sealed partial class ConfigBinder(
             || (uri.Scheme != "nats" && uri.Scheme != "tls")
             || uri.Host.Length == 0)
         {
-            Fail(key, $"must be \"\" (mesh off) or an absolute nats:// or tls:// URL such as tls://mesh.example.org:4222, got \"{value}\"");
+            Fail(key, $"must be \"\" (the local broker, or the portal credential's URL) or an absolute nats:// or tls:// URL such as tls://mesh.example.org:4222, got \"{value}\"");
             return null;
         }
 
         if (uri.UserInfo.Length > 0)
         {
             // Never echo the value here: it holds what looks like a password.
-            Fail(key, "must not contain a user or password: set mesh_user, and put the password in the credential mesh-password");
+            Fail(key, "must not contain a user or password: set mesh.user, and put the password in the credential mesh-password");
             return null;
         }
 
@@ -314,6 +363,15 @@ internal sealed partial class ConfigBinder(
 
     [GeneratedRegex("^[a-z_][a-z0-9_-]{0,31}$", RegexOptions.CultureInvariant)]
     private static partial Regex GroupName();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex MeshToken();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,58}$", RegexOptions.CultureInvariant)]
+    private static partial Regex MeshToken58();
+
+    [GeneratedRegex("^(\\*|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$", RegexOptions.CultureInvariant)]
+    private static partial Regex PolicyFunction();
 
     [GeneratedRegex("^v[0-9]{1,3}\\.[0-9]{1,3}$", RegexOptions.CultureInvariant)]
     private static partial Regex ApiVersion();

@@ -19,6 +19,7 @@ internal sealed class ConfigFile
     [JsonPropertyName("whatsapp")] public WhatsAppSection WhatsApp { get; set; } = new();
     [JsonPropertyName("perception")] public SocketSection Perception { get; set; } = new();
     [JsonPropertyName("plugin-host")] public PluginHostSection PluginHost { get; set; } = new();
+    [JsonPropertyName("mesh")] public MeshSection Mesh { get; set; } = new();
 }
 
 internal sealed class BoxSection
@@ -108,8 +109,39 @@ internal sealed class WhatsAppSection
 internal sealed class PluginHostSection
 {
     [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = PluginHostOptions.Default.SocketGroup;
-    [JsonPropertyName("mesh_url")] public string MeshUrl { get; set; } = PluginHostOptions.Default.MeshUrl?.OriginalString ?? "";
-    [JsonPropertyName("mesh_user")] public string MeshUser { get; set; } = PluginHostOptions.Default.MeshUser;
+}
+
+internal sealed class MeshSection
+{
+    private static readonly MeshSettings D = MeshSettings.Default;
+    [JsonPropertyName("broker")] public string Broker { get; set; } = ConfigBinder.Format(D.Broker);
+    [JsonPropertyName("url")] public string Url { get; set; } = D.Url?.OriginalString ?? "";
+    [JsonPropertyName("user")] public string User { get; set; } = D.User;
+    [JsonPropertyName("tenant")] public string Tenant { get; set; } = D.Tenant;
+    [JsonPropertyName("box_id")] public string BoxId { get; set; } = D.BoxId;
+    [JsonPropertyName("port")] public long Port { get; set; } = D.Port;
+    [JsonPropertyName("listen_lan")] public bool ListenLan { get; set; } = D.ListenLan;
+    [JsonPropertyName("allow_insecure")] public bool AllowInsecure { get; set; } = D.AllowInsecure;
+    [JsonPropertyName("ca_file")] public string CaFile { get; set; } = D.CaFile;
+    [JsonPropertyName("tls_cert_file")] public string TlsCertFile { get; set; } = D.TlsCertFile;
+    [JsonPropertyName("call_timeout_ms")] public long CallTimeoutMs { get; set; } = (long)D.CallTimeout.TotalMilliseconds;
+    [JsonPropertyName("notify_per_minute")] public long NotifyPerMinute { get; set; } = D.NotifyPerMinute;
+    [JsonPropertyName("policy")] public MeshPolicySections Policy { get; set; } = new();
+}
+
+// [mesh.policy.admin], [mesh.policy.user], [mesh.policy.device]: three sections of the same shape.
+internal sealed class MeshPolicySections
+{
+    [JsonPropertyName("admin")] public MeshPolicySection Admin { get; set; } = new();
+    [JsonPropertyName("user")] public MeshPolicySection User { get; set; } = new();
+    [JsonPropertyName("device")] public MeshPolicySection Device { get; set; } = new();
+}
+
+internal sealed class MeshPolicySection
+{
+    [JsonPropertyName("allow")] public List<string> Allow { get; set; } = [];
+    [JsonPropertyName("ask")] public List<string> Ask { get; set; } = [];
+    [JsonPropertyName("deny")] public List<string> Deny { get; set; } = [];
 }
 
 [TomlSerializable(typeof(ConfigFile))]

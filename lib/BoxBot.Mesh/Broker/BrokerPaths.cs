@@ -8,6 +8,20 @@ namespace BoxBot.Mesh.Broker;
 /// </summary>
 public sealed record BrokerPaths(string StateDir, string ConfigDir, string PidFile)
 {
+    /// <summary>
+    /// Installed: the plugin host's <c>/var/lib/boxbot-plugins/mesh</c>, the broker's <c>/var/lib/boxbot-nats/config</c>
+    /// and <c>/run/boxbot-nats/nats.pid</c>; in development the same under <c>$BOXBOT_HOME/state</c>.
+    /// </summary>
+    public static BrokerPaths For(BoxBot.Config.BoxPaths paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var broker = Path.Combine(paths.StateRoot, BoxBot.Contracts.InstallLayout.BrokerUser);
+        return new BrokerPaths(
+            Path.Combine(paths.StateDir(BoxBot.Contracts.Daemons.PluginHost), "mesh"),
+            Path.Combine(broker, "config"),
+            paths.IsDevelopment ? Path.Combine(broker, "nats.pid") : "/run/boxbot-nats/nats.pid");
+    }
+
     public string OperatorSeed => Path.Combine(StateDir, "operator.seed");
 
     public string AccountSeed => Path.Combine(StateDir, "account.seed");

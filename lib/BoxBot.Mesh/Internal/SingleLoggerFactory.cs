@@ -8,12 +8,31 @@ namespace BoxBot.Mesh.Internal;
 /// </summary>
 internal sealed class SingleLoggerFactory(ILogger logger) : ILoggerFactory
 {
-    public ILogger CreateLogger(string categoryName) => logger;
+    // The NATS client narrates every connect at Information (its server's whole INFO line among it); the mesh client logs
+    // what matters itself, so only the client's warnings and errors come through.
+    private readonly ILogger _quiet = new AtLeast(logger, LogLevel.Warning);
+
+    public ILogger CreateLogger(string categoryName) => _quiet;
 
     public void AddProvider(ILoggerProvider provider) =>
         throw new NotSupportedException("The mesh client logs to the logger it was given.");
 
     public void Dispose()
     {
+    }
+
+    private sealed class AtLeast(ILogger inner, LogLevel minimum) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum && inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                inner.Log(logLevel, eventId, state, exception, formatter);
+            }
+        }
     }
 }
