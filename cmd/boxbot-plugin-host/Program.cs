@@ -3,5 +3,5 @@ using BoxBot.Hosting;
 using BoxBot.PluginHost;
 
 return await DaemonMain.RunAsync(Daemons.PluginHost,
-    "plugins and the box's place on the NATS mesh (this build: a mesh connection when [plugin-host] mesh_url is set, and status; plugins are not built yet)",
+    "the box on the Device Connect mesh: its device and admin device, the devices it sees, calls for the agent and admins, the household broker's users (plugins are not built yet)",
     args, static () => new PluginHostService());

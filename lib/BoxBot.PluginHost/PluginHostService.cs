@@ -1,91 +1,160 @@
+using BoxBot.Config;
+using BoxBot.Contracts;
 using BoxBot.Hosting;
-using BoxBot.Mesh;
+using BoxBot.Ipc;
+using BoxBot.Linux;
+using BoxBot.Mesh.Broker;
+using BoxBot.PluginHost.Mesh;
 using Microsoft.Extensions.Logging;
 
 namespace BoxBot.PluginHost;
 
 /// <summary>
-/// Connects the box to the NATS mesh when <c>[plugin-host] mesh_url</c> is set. The mesh being
-/// unreachable does not stop the daemon: it reports the state in <c>system.status</c> and keeps
-/// retrying with backoff. The password comes only from the <c>mesh-password</c> credential
-/// (the config loader refuses a <c>mesh_url</c> that carries one).
+/// The plugin host: the box on the Device Connect mesh (<c>[mesh]</c>; docs/mesh.md). The mesh being unreachable or
+/// misconfigured does not stop the daemon: <c>system.status</c> and <c>mesh.status</c> say why, and it keeps retrying.
+/// On <c>plugins.sock</c>: the mesh methods for the agent and admins, and the household broker's users for admins.
 /// </summary>
 public sealed class PluginHostService : IDaemonService
 {
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
-    private readonly CancellationTokenSource _stop = new();
-    private MeshClient? _mesh;
-    private Task _connectLoop = Task.CompletedTask;
-    private volatile string _meshState = "disabled";
-    private string _meshUrl = "";
+    private MeshService? _mesh;
     private int _disposed;
 
     public Task StartAsync(DaemonContext context, CancellationToken cancellationToken)
     {
-        var settings = context.Config.PluginHost;
-        if (settings.MeshUrl is not { } url)
-        {
-            return Task.CompletedTask;
-        }
-        var options = MeshOptions.For(url) with
-        {
-            User = settings.MeshUser.Length == 0 ? null : settings.MeshUser,
-            Password = context.Credentials.TryGetSet("mesh-password"),
-            Name = $"boxbot-plugin-host@{Environment.MachineName}",
-        };
-        _meshUrl = url.ToString();
-        _meshState = "connecting";
         var log = context.Loggers.CreateLogger<PluginHostService>();
-        _connectLoop = ConnectAsync(options, log, _stop.Token);
+        var settings = context.Config.Mesh;
+        _mesh = new MeshService(settings, context.Paths, context.Credentials, log, TimeProvider.System, ReloadBroker(context.Paths, log));
+        MapMethods(context.Server, context, _mesh);
+        _mesh.Start();
         return Task.CompletedTask;
     }
 
-    private async Task ConnectAsync(MeshOptions options, ILogger log, CancellationToken cancellationToken)
+    /// <summary>
+    /// How the household broker learns of a revocation. Installed: the path unit boxbot-nats-reload.path sees accounts.conf
+    /// change and reloads the broker (the plugin host may not signal another user's process). Development: the broker that
+    /// `boxbot dev up` started runs as this user, so a SIGHUP to the pid in its pid file.
+    /// </summary>
+    private static Action ReloadBroker(BoxPaths paths, ILogger log)
     {
-        var delay = TimeSpan.FromSeconds(1);
-        while (!cancellationToken.IsCancellationRequested)
+        if (!paths.IsDevelopment)
         {
-            try
+            return () => log.LogInformation("mesh: accounts.conf rewritten; boxbot-nats-reload.path reloads the broker");
+        }
+        var pidFile = BrokerPaths.For(paths).PidFile;
+        return () =>
+        {
+            if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) && LinuxProcess.Signal(pid, LinuxProcess.SIGHUP))
             {
-                _mesh = await MeshClient.ConnectAsync(options, log, cancellationToken);
-                _meshState = "connected";
-                log.LogInformation("mesh connected to {Url}", _meshUrl);
-                return;
+                log.LogInformation("mesh: asked the broker (pid {Pid}) to reload", pid);
             }
-            catch (MeshException e)
+            else
             {
-                _meshState = "down: " + e.Message;
-                log.LogWarning("mesh unreachable ({Reason}); retrying in {Seconds} s", e.Message, delay.TotalSeconds);
+                log.LogWarning("mesh: could not signal the broker through {PidFile}; it reloads when it next starts", pidFile);
             }
-            try
+        };
+    }
+
+    private static void MapMethods(JsonRpcServer server, DaemonContext context, MeshService mesh)
+    {
+        var json = MeshJsonContext.Default;
+        var empty = ContractsJsonContext.Default.EmptyParams;
+        var admins = context.Operators;
+        var agentUser = Daemons.Agent.ServiceUser;
+        var agentUid = UnixAccounts.LookupUid(agentUser);
+        var agentAndAdmins = CallerPolicy.Of(Principal.Root, Principal.Self, Principal.Group(context.Config.Box.AdminGroup), Principal.User(agentUser));
+        bool FromAgent(RpcContext rpc) => agentUid is { } uid && rpc.Peer.Uid == uid && rpc.Peer.Uid != 0 && rpc.Peer.Uid != LinuxProcess.EffectiveUid;
+        string Caller(RpcContext rpc) => FromAgent(rpc) ? "the agent" : $"uid {rpc.Peer.Uid}";
+
+        server.Map(MeshMethods.Status, agentAndAdmins, empty, json.MeshStatus, (_, _, _) => ValueTask.FromResult(mesh.Status()));
+        server.Map(MeshMethods.Devices, agentAndAdmins, empty, json.MeshDeviceList, async (_, _, ct) => await mesh.DevicesAsync(ct));
+        server.Map(MeshMethods.Describe, agentAndAdmins, json.MeshDeviceId, json.MeshDeviceDescription,
+            async (p, _, ct) => await mesh.DescribeAsync(p.DeviceId, ct));
+        server.Map(MeshMethods.Invoke, agentAndAdmins, json.MeshInvokeRequest, json.MeshInvokeResult,
+            async (p, rpc, ct) =>
             {
-                await Task.Delay(delay, cancellationToken);
-            }
-            catch (OperationCanceledException)
+                // The agent says for whom it calls (the role whose policy applies); the host checks that policy again. A call
+                // that names a role is checked whoever makes it; the agent's uid must name one.
+                if (FromAgent(rpc) && p.Role is null)
+                {
+                    throw new RpcException(RpcErrorCodes.InvalidParams, "the agent's calls name the role whose mesh policy applies");
+                }
+                return await mesh.InvokeAsync(p, checkPolicy: p.Role is not null, Caller(rpc), ct);
+            }, TimeSpan.FromSeconds(65));
+
+        BrokerAuthority Authority() => mesh.Authority ?? throw new RpcException(RpcErrorCodes.Refused,
+            context.Config.Mesh.Broker == BoxBot.Config.MeshBroker.Local
+                ? $"the box is not on its own broker yet: {mesh.State}"
+                : "the box does not run its own broker (mesh.broker is not \"local\"): users are the other broker's to manage");
+        server.Map(MeshMethods.Users, admins, empty, json.MeshUserList, (_, _, _) =>
+            ValueTask.FromResult(new MeshUserList([.. Authority().Users.Select(Info)])));
+        server.Map(MeshMethods.AddDevice, admins, json.MeshDeviceAddRequest, json.MeshIssued, (p, rpc, _) =>
+        {
+            var issued = Guard(() => Authority().AddDevice(p.DeviceId, p.DeviceType, p.MayCall, p.LegacyInbox));
+            context.Loggers.CreateLogger<PluginHostService>().LogInformation("mesh: device user {Name} added by uid {Uid} (may call: {Callees})",
+                p.DeviceId, rpc.Peer.Uid, string.Join(", ", p.MayCall));
+            return ValueTask.FromResult(Issued(issued, mesh, context));
+        });
+        server.Map(MeshMethods.AddAdmin, admins, json.MeshAdminAddRequest, json.MeshIssued, (p, rpc, _) =>
+        {
+            var issued = Guard(() => Authority().AddAdmin(p.Name, p.LegacyInbox));
+            context.Loggers.CreateLogger<PluginHostService>().LogInformation("mesh: admin user {Name} added by uid {Uid}", p.Name, rpc.Peer.Uid);
+            return ValueTask.FromResult(Issued(issued, mesh, context));
+        });
+        server.Map(MeshMethods.RemoveUser, admins, json.MeshUserRemoveRequest, json.MeshUserInfo, (p, rpc, _) =>
+        {
+            if (p.Kind is not (MeshUser.DeviceKind or MeshUser.AdminKind))
             {
-                return;
+                throw new RpcException(RpcErrorCodes.InvalidParams, "kind must be \"device\" or \"admin\"");
             }
-            delay = delay * 2 > MaxBackoff ? MaxBackoff : delay * 2;
+            var removed = Authority().Remove(p.Name, p.Kind)
+                ?? throw new RpcException(RpcErrorCodes.NotFound, $"no mesh {p.Kind} named '{p.Name}' (see `boxbot mesh {p.Kind} list`)");
+            context.Loggers.CreateLogger<PluginHostService>().LogInformation("mesh: {Kind} user {Name} removed and revoked by uid {Uid}", p.Kind, p.Name, rpc.Peer.Uid);
+            return ValueTask.FromResult(Info(removed));
+        });
+    }
+
+    private static IssuedUser Guard(Func<IssuedUser> add)
+    {
+        try
+        {
+            return add();
+        }
+        catch (ArgumentException e)
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, e.Message);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new RpcException(RpcErrorCodes.Refused, e.Message);
         }
     }
 
-    public async Task StopAcceptingAsync(CancellationToken cancellationToken)
+    private static MeshIssued Issued(IssuedUser issued, MeshService mesh, DaemonContext context) => new()
     {
-        await _stop.CancelAsync();
-        await _connectLoop.WaitAsync(cancellationToken);
-    }
+        User = Info(issued.User),
+        Jwt = issued.Jwt,
+        Seed = issued.Seed,
+        Tenant = mesh.Identity.Tenant,
+        Urls = MeshConnector.DeviceUrls(context.Config.Mesh, context.Paths),
+        CaPem = mesh.Authority?.CaPem,
+    };
+
+    private static MeshUserInfo Info(MeshUser u) => new()
+    {
+        Name = u.Name,
+        Kind = u.Kind,
+        PublicKey = u.PublicKey,
+        DeviceType = u.DeviceType,
+        MayCall = u.MayCall,
+        LegacyInbox = u.LegacyInbox,
+        AddedAt = u.AddedAt,
+    };
+
+    public Task StopAcceptingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task DrainAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public void AddStatus(IDictionary<string, string> details)
-    {
-        var mesh = _mesh;
-        details["mesh"] = mesh is not null && !mesh.IsConnected ? "reconnecting" : _meshState;
-        if (_meshUrl.Length > 0)
-        {
-            details["mesh_url"] = _meshUrl;
-        }
-    }
+    public void AddStatus(IDictionary<string, string> details) => _mesh?.AddStatus(details);
 
     public async ValueTask DisposeAsync()
     {
@@ -93,11 +162,9 @@ public sealed class PluginHostService : IDaemonService
         {
             return;
         }
-        await _stop.CancelAsync();
         if (_mesh is not null)
         {
             await _mesh.DisposeAsync();
         }
-        _stop.Dispose();
     }
 }

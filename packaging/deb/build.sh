@@ -67,7 +67,7 @@ install -m 0755 scripts/harden-os.sh "$stage/usr/lib/boxbot/harden-os.sh"
 ln -s ../lib/boxbot/boxbot "$stage/usr/bin/boxbot"
 
 # Units, the socket folder, the example config.
-install -m 0644 systemd/*.service systemd/*.socket "$stage/lib/systemd/system/"
+install -m 0644 systemd/*.service systemd/*.socket systemd/*.path "$stage/lib/systemd/system/"
 install -m 0644 systemd/boxbot-tmpfiles.conf "$stage/usr/lib/tmpfiles.d/boxbot.conf"
 install -m 0644 packaging/boxbot.example.toml "$stage/usr/share/boxbot/boxbot.example.toml"
 
@@ -94,8 +94,8 @@ Version: $version
 Architecture: $arch
 Maintainer: boxbot maintainers <maintainers@boxbot.invalid>
 Installed-Size: $size
-Depends: adduser, passwd, systemd, libc6 (>= 2.36), libssl3, python3 (>= 3.11), python3-venv, python3-pip, ca-certificates
-Recommends: nats-server, libportaudio2, nftables
+Depends: adduser, passwd, systemd, libc6 (>= 2.36), libssl3, python3 (>= 3.11), python3-venv, python3-pip, ca-certificates, nats-server
+Recommends: libportaudio2, nftables
 Section: misc
 Priority: optional
 Homepage: https://github.com/boxbot/boxbot
@@ -105,7 +105,7 @@ Description: security-first AI assistant appliance
  writes small Python scripts that run in a kernel-enforced sandbox.
  .
  This package holds the five daemons (each a hardened systemd unit under its own
- user), the boxbot command, the sandbox's Python runtime, and scripts to harden
+ user), the household broker's units (Debian's nats-server), the boxbot command, the sandbox's Python runtime, and scripts to harden
  the host.
 CONTROL
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) >"$stage/DEBIAN/md5sums"

@@ -5,7 +5,11 @@ using BoxBot.Contracts;
 
 namespace BoxBot.Integration.Tests;
 
-/// <summary>The AOT-published plugin host against a real nats-server: the NATS.Client.Core workaround works in the product, not only in a library test.</summary>
+/// <summary>
+/// The AOT-published plugin host against a remote broker (a real nats-server with password users): its credentials, and
+/// what it refuses before connecting (a password in the URL, plaintext or anonymous off this machine, another device's
+/// portal credentials), each said in status while the daemon keeps serving.
+/// </summary>
 public class PluginHostMeshTests
 {
     private const string Password = "mesh-test-password-5d2c";
@@ -43,7 +47,7 @@ public class PluginHostMeshTests
                 Thread.Sleep(50);
             }
         }
-        File.WriteAllText(Path.Combine(_home, "boxbot.toml"), $"[plugin-host]\nmesh_url = \"nats://127.0.0.1:{_port}\"\nmesh_user = \"box\"\n");
+        WriteConfig($"url = \"nats://127.0.0.1:{_port}\"\nuser = \"box\"\n");
         Directory.CreateDirectory(Path.Combine(_home, "credentials"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
@@ -88,7 +92,7 @@ public class PluginHostMeshTests
     [Test]
     public void A_mesh_url_carrying_a_password_is_refused_at_start()
     {
-        File.WriteAllText(Path.Combine(_home, "boxbot.toml"), $"[plugin-host]\nmesh_url = \"nats://box:{Password}@127.0.0.1:{_port}\"\n");
+        WriteConfig($"url = \"nats://box:{Password}@127.0.0.1:{_port}\"\n");
         using var host = DaemonProcess.Start(Daemons.PluginHost, _home);
 
         Assert.That(host.WaitExit(), Is.EqualTo(1));
@@ -96,9 +100,44 @@ public class PluginHostMeshTests
         Assert.That(host.Log, Does.Not.Contain(Password));
     }
 
-    private void WriteCredential(string value)
+    [TestCase("url = \"nats://192.0.2.7:4222\"\nuser = \"box\"\n", "mesh-password", "plaintext to another machine")]
+    [TestCase("url = \"tls://192.0.2.7:4222\"\n", null, "no mesh credentials are set")]
+    [TestCase("url = \"tls://192.0.2.7:4222\"\nuser = \"box\"\n", "mesh-password", "no CA is configured")]
+    public async Task What_would_be_unsafe_off_this_machine_is_refused_before_connecting_and_said_in_status(string mesh, string? credential, string reason)
     {
-        var path = Path.Combine(_home, "credentials", "mesh-password");
+        WriteConfig(mesh);
+        if (credential is not null)
+        {
+            WriteCredential(Password, credential);
+        }
+        using var host = DaemonProcess.Start(Daemons.PluginHost, _home);
+        await host.WaitReadyAsync();
+
+        Assert.That(async () => (await host.StatusAsync()).Details["mesh"], Does.StartWith("down:").And.Contain(reason).After(10000, 100), host.Log);
+        Assert.That(host.Log, Does.Not.Contain(Password));
+    }
+
+    [Test]
+    public async Task A_portal_credential_for_another_device_is_refused_naming_both()
+    {
+        WriteConfig($"url = \"nats://127.0.0.1:{_port}\"\nbox_id = \"kitchen\"\n");
+        var portal = new BoxBot.Mesh.Credentials.PortalCredentials("garage", "default", [new Uri($"nats://127.0.0.1:{_port}")],
+            "eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.eyJzdWIiOiJVQUJDIiwiaXNzIjoiQUJDIiwibmF0cyI6eyJ0eXBlIjoidXNlciJ9fQ.c2ln",
+            "SUAAVDEV7Q3LYK2WLNT2NSKQ5ZSGQAIF5Q3NBRTOQU5JEMXMZKAAFMNUAE");
+        WriteCredential(portal.ToJson(null), "mesh-creds-json");
+        using var host = DaemonProcess.Start(Daemons.PluginHost, _home);
+        await host.WaitReadyAsync();
+
+        Assert.That(async () => (await host.StatusAsync()).Details["mesh"],
+            Does.Contain("mesh-creds-json is for device 'garage', but this box is 'kitchen'").After(10000, 100), host.Log);
+    }
+
+    private void WriteConfig(string mesh) =>
+        File.WriteAllText(Path.Combine(_home, "boxbot.toml"), "[mesh]\nbroker = \"remote\"\n" + mesh);
+
+    private void WriteCredential(string value, string name = "mesh-password")
+    {
+        var path = Path.Combine(_home, "credentials", name);
         File.WriteAllText(path, value);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }

@@ -104,8 +104,11 @@ public sealed partial class UnitFileTests
         }
     }
 
-    /// <summary>Every service: the five daemons' and the egress proxy's (boxbot-sandbox egress, for internet jobs).</summary>
-    public static IEnumerable<string> AllServices => [.. Daemons.All.Select(InstallLayout.Service), InstallLayout.EgressService];
+    /// <summary>
+    /// Every service: the five daemons', the egress proxy's (boxbot-sandbox egress, for internet jobs), the household
+    /// broker's and its reload's.
+    /// </summary>
+    public static IEnumerable<string> AllServices => [.. Daemons.All.Select(InstallLayout.Service), InstallLayout.EgressService, .. InstallLayout.BrokerServices];
 
     [TestCaseSource(nameof(AllServices))]
     public void Exposure_score_is_at_most_the_target(string service)
