@@ -53,9 +53,10 @@ internal static class ApprovalsCommand
         var approveId = Id();
         var approveJson = CommonOptions.Json();
         var approve = new Command("approve",
-            "Approve a pending request: the agent installs exactly the wheels `approvals show` lists, each pinned to its sha256, " +
-            "into the venv jobs read. A file that changed since the request is refused and nothing is installed. Waits for the " +
-            "install; the outcome is in the audit log either way. Exit code 0 when installed, 1 when the install failed.")
+            "Approve a pending request. Packages: the agent installs exactly the wheels `approvals show` lists, each pinned to its sha256, " +
+            "into the venv jobs read; a file that changed since the request is refused and nothing is installed; waits for the " +
+            "install (the outcome is in the audit log either way). A mesh call: the agent makes the call it is waiting to make. " +
+            "Exit code 0 when installed or approved, 1 when the install failed.")
         { approveId, approveJson };
         approve.SetAction(async (parse, ct) =>
         {
@@ -73,7 +74,11 @@ internal static class ApprovalsCommand
             {
                 Console.WriteLine($"approval {approval.Id}: installed {ApprovalText.Packages(approval.Packages)}");
             }
-            if (approval.State != ApprovalStates.Installed)
+            else if (approval.State == ApprovalStates.Approved && approval.Call is { } call)
+            {
+                Console.WriteLine($"approval {approval.Id}: approved: the agent calls {call.DeviceId}.{call.Function} now");
+            }
+            if (approval.State is not (ApprovalStates.Installed or ApprovalStates.Approved))
             {
                 await Console.Error.WriteLineAsync($"boxbot: approval {approval.Id}: {approval.State}: {approval.Error}");
                 return ExitCodes.Failure;
@@ -97,9 +102,9 @@ internal static class ApprovalsCommand
             return code;
         });
         return new Command("approvals",
-            "Decide what waits for a human (admins): today, package requests from `boxbot packages request`. A pending approval " +
-            "expires after 24 hours; at most 16 wait at once. Every decision and install is appended to the agent's " +
-            "packages-audit.log.")
+            "Decide what waits for a human (admins): package requests from `boxbot packages request`, and mesh calls the agent's policy " +
+            "says to ask about. A pending package approval expires after 24 hours, a mesh call's after 2 minutes (the agent waits that long); " +
+            "at most 16 wait at once. Every package decision and install is appended to the agent's packages-audit.log.")
         { list, show, approve, deny };
     }
 

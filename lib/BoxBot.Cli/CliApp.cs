@@ -35,6 +35,7 @@ public static class CliApp
             CodeCommand.Create(),
             ChatCommand.Create(),
             LogCommand.Create(),
+            Mesh.MeshCommand.Create(),
         };
         root.Subcommands.Add(HelpCommand.Create(root));
         return root;

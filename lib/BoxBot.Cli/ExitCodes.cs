@@ -11,6 +11,8 @@ public static class ExitCodes
     public const int Usage = 2;
     /// <summary>`sandbox run`: the job ran but did not end "ok" (non-zero exit, or killed by a limit or the filter).</summary>
     public const int JobFailed = 3;
+    /// <summary>`mesh invoke`: the device answered with an error (the same number as <see cref="JobFailed"/>: the call was made, its outcome was not ok).</summary>
+    public const int DeviceError = 3;
     /// <summary>`doctor`: at least one check failed (warnings alone exit 0).</summary>
     public const int CheckFailed = 4;
 }

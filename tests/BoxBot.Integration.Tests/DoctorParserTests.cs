@@ -306,7 +306,56 @@ public class DoctorParserTests
         Assert.That(layout.Select(e => e.Path), Is.Unique);
         var egress = layout.Single(e => e.Path == "/run/boxbot/egress.sock");
         Assert.That((egress.Kind, egress.OwnerText, egress.ModeText, egress.Required), Is.EqualTo((LayoutKind.Socket, "root:boxbot-sandbox", "0660", true)));
-        Assert.That(layout, Has.Count.EqualTo(22 + Credentials.All.Count - 1));
+        var brokerConfig = layout.Single(e => e.Path == "/var/lib/boxbot-nats/config");
+        Assert.That((brokerConfig.OwnerText, brokerConfig.ModeText, brokerConfig.Required), Is.EqualTo(("boxbot-plugins:boxbot-nats", "02750", false)),
+            "written by the plugin host, read by the broker's group, setgid so new files keep that group");
+        Assert.That(layout, Has.Count.EqualTo(25 + Credentials.All.Count - 1));
+    }
+
+    [Test]
+    public void A_remote_broker_off_this_machine_without_tls_or_credentials_fails_and_allow_insecure_is_a_warning()
+    {
+        const string Toml = "/etc/boxbot/boxbot.toml";
+        var remote = MeshSettings.Default with { Broker = MeshBroker.Remote };
+        Finding Exposure(MeshSettings settings, bool? credentials, Uri? running = null) =>
+            MeshCheck.Evaluate(settings, credentials, running, "connected", Toml, development: false).Single(f => f.Id == "mesh.exposure");
+
+        var plaintext = Exposure(remote with { Url = new Uri("nats://10.0.0.5:4222") }, credentials: true);
+        var anonymous = Exposure(remote with { Url = new Uri("tls://hub.lan:4222") }, credentials: false);
+        var accepted = Exposure(remote with { Url = new Uri("nats://10.0.0.5:4222"), AllowInsecure = true }, credentials: false);
+        var good = Exposure(remote with { Url = new Uri("tls://hub.lan:4222") }, credentials: true);
+        var local = Exposure(remote with { Url = new Uri("nats://127.0.0.1:4222") }, credentials: false);
+        var fromPortal = Exposure(remote, credentials: true, running: new Uri("nats://portal.example.com:4222"));
+        var unknown = Exposure(remote with { Url = new Uri("tls://hub.lan:4222") }, credentials: null);
+
+        Assert.That((plaintext.Status, plaintext.Message), Is.EqualTo((FindingStatus.Fail, "mesh: " + remote.ExposureProblem(new Uri("nats://10.0.0.5:4222"), true))));
+        Assert.That(plaintext.Message, Does.Contain("plaintext"));
+        Assert.That(plaintext.Fix, Does.StartWith("sudoedit " + Toml));
+        Assert.That(anonymous.Status, Is.EqualTo(FindingStatus.Fail));
+        Assert.That(anonymous.Message, Does.Contain("no mesh credentials"));
+        Assert.That(accepted.Status, Is.EqualTo(FindingStatus.Warn));
+        Assert.That(accepted.Message, Does.Contain("allow_insecure = true"));
+        Assert.That(good.Status, Is.EqualTo(FindingStatus.Ok));
+        Assert.That(local.Status, Is.EqualTo(FindingStatus.Ok), "loopback needs neither");
+        Assert.That(fromPortal.Status, Is.EqualTo(FindingStatus.Fail), "no mesh.url: the URL the plugin host uses (a portal credential's) is checked");
+        Assert.That((unknown.Status, unknown.Fix), Is.EqualTo((FindingStatus.Warn, "sudo boxbot doctor")));
+    }
+
+    [Test]
+    public void The_mesh_check_says_where_the_household_broker_listens_and_why_the_plugin_host_is_not_on_the_mesh()
+    {
+        var lan = MeshCheck.Evaluate(MeshSettings.Default with { ListenLan = true }, null, null, "connected", "t", development: false);
+        var down = MeshCheck.Evaluate(MeshSettings.Default, null, null, "down: the broker refused the box's user", "t", development: false);
+        var silent = MeshCheck.Evaluate(MeshSettings.Default, null, null, null, "t", development: true);
+        var off = MeshCheck.Evaluate(MeshSettings.Default with { Broker = MeshBroker.Off }, null, null, "off", "t", development: false);
+
+        Assert.That(lan.Select(f => f.Status), Is.All.EqualTo(FindingStatus.Ok));
+        Assert.That(lan[0].Message, Does.Contain("LAN").And.Contain("TLS only"));
+        var connection = down.Single(f => f.Id == "mesh.connection");
+        Assert.That((connection.Status, connection.Message), Is.EqualTo((FindingStatus.Fail, "mesh: the plugin host is not on the mesh: the broker refused the box's user")));
+        Assert.That(connection.Fix, Is.EqualTo("sudo systemctl status boxbot-nats.service"));
+        Assert.That(silent.Single(f => f.Id == "mesh.connection").Status, Is.EqualTo(FindingStatus.Warn));
+        Assert.That(off.Select(f => f.Status), Is.EqualTo(new[] { FindingStatus.Skip }));
     }
 
     [Test]
@@ -436,6 +485,7 @@ public class DoctorParserTests
         ["boxbot-webhook"] = PasswdEntry.Parse("boxbot-webhook:x:996:996::/nonexistent:/usr/sbin/nologin"),
         ["boxbot-perception"] = PasswdEntry.Parse("boxbot-perception:x:995:995::/nonexistent:/usr/sbin/nologin"),
         ["boxbot-plugins"] = PasswdEntry.Parse("boxbot-plugins:x:994:994::/nonexistent:/usr/sbin/nologin"),
+        ["boxbot-nats"] = PasswdEntry.Parse("boxbot-nats:x:993:993::/nonexistent:/usr/sbin/nologin"),
     };
 
     private static Dictionary<string, GroupEntry?> HealthyGroups() => new()

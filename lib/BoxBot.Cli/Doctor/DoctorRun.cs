@@ -16,6 +16,7 @@ internal static class DoctorRun
         (UnitsCheck.Group, UnitsCheck.RunAsync),
         (SandboxProbes.Group, SandboxProbes.RunAsync),
         (WebhookBindCheck.Group, WebhookBindCheck.RunAsync),
+        (MeshCheck.Group, MeshCheck.RunAsync),
         (SshFirewallCheck.SshGroup, SshFirewallCheck.RunAsync),
         (VersionsCheck.Group, VersionsCheck.RunAsync),
     ];

@@ -12,7 +12,7 @@ internal enum FindingStatus
 
 /// <summary>One thing doctor looked at.</summary>
 /// <param name="Id">Stable identifier for scripts: <c>GROUP.SUBJECT</c> (<c>layout./etc/boxbot/boxbot.toml</c>).</param>
-/// <param name="Group">The check it belongs to (users, layout, secrets, units, sandbox, webhook, ssh, firewall, versions).</param>
+/// <param name="Group">The check it belongs to (users, layout, secrets, units, sandbox, webhook, mesh, ssh, firewall, versions).</param>
 /// <param name="Status">ok, warn, fail or skip.</param>
 /// <param name="Message">One line naming the path, unit or value and what is wrong with it.</param>
 /// <param name="Fix">A shell command that fixes it; null when the finding is ok or skipped.</param>

@@ -1,7 +1,7 @@
 namespace BoxBot.Cli.Doctor;
 
 /// <summary>
-/// Check 8: the host hardening <c>harden-os.sh</c> applies: SSH by key only and never as root, and the nftables table
+/// Check 9: the host hardening <c>harden-os.sh</c> applies: SSH by key only and never as root, and the nftables table
 /// <c>inet boxbot</c> in place.
 /// </summary>
 internal static class SshFirewallCheck

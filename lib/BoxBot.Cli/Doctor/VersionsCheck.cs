@@ -3,7 +3,7 @@ using BoxBot.Contracts;
 namespace BoxBot.Cli.Doctor;
 
 /// <summary>
-/// Check 9: every daemon answers its status call and runs the CLI's build (a daemon left running from an older
+/// Check 10: every daemon answers its status call and runs the CLI's build (a daemon left running from an older
 /// install is a failure), plus the python3 that runs sandbox jobs and the kernel release, for the record.
 /// </summary>
 internal static class VersionsCheck

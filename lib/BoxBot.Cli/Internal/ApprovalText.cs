@@ -17,7 +17,15 @@ internal static class ApprovalText
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  reason: {a.Reason}");
         }
-        text.AppendLine(CultureInfo.InvariantCulture, $"  {(a.State == ApprovalStates.Installed ? "installed" : "installs")} exactly {a.Packages.Count} wheel{(a.Packages.Count == 1 ? "" : "s")}:");
+        if (a.Call is { } call)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  the agent would call {call.DeviceId}.{call.Function} on the mesh (the [mesh.policy.{call.Role}] rules say ask) with:");
+            text.AppendLine(CultureInfo.InvariantCulture, $"    {call.Params}");
+        }
+        else
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {(a.State == ApprovalStates.Installed ? "installed" : "installs")} exactly {a.Packages.Count} wheel{(a.Packages.Count == 1 ? "" : "s")}:");
+        }
         foreach (var p in a.Packages)
         {
             var notes = new List<string> { p.Requested ? "requested" : "dependency" };
@@ -47,10 +55,10 @@ internal static class ApprovalText
     public static string Table(IReadOnlyList<Approval> approvals)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"{"ID",-8}  {"STATE",-10}  {"SINCE",-26}  {"REQUESTED BY",-12}  PACKAGES");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"ID",-8}  {"STATE",-10}  {"SINCE",-26}  {"REQUESTED BY",-12}  FOR");
         foreach (var a in approvals)
         {
-            var packages = string.Join(", ", a.Packages.Select(p => $"{p.Name}=={p.Version}"));
+            var packages = a.Call is { } call ? $"mesh call {call.DeviceId}.{call.Function}" : string.Join(", ", a.Packages.Select(p => $"{p.Name}=={p.Version}"));
             text.AppendLine(CultureInfo.InvariantCulture, $"{a.Id,-8}  {a.State,-10}  {Time(a.DecidedAt ?? a.CreatedAt),-26}  {a.RequestedBy,-12}  {packages}");
         }
         return text.ToString();

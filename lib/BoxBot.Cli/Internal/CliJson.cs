@@ -24,6 +24,17 @@ internal static class CliJson
         return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
+    /// <summary>The indented text of a JSON value read from elsewhere (a device's result).</summary>
+    public static string Format(JsonElement value)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, Document))
+        {
+            value.WriteTo(writer);
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
     /// <summary>Prints <paramref name="value"/> on stdout as one document and a line break.</summary>
     public static void Print<T>(T value, JsonTypeInfo<T> type) => Console.Out.WriteLine(Format(value, type));
 

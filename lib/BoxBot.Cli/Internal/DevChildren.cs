@@ -25,20 +25,31 @@ internal sealed class DevChildren : IAsyncDisposable
         _release = release;
     }
 
-    public sealed record Child(DaemonInfo Daemon, Process Process);
+    /// <summary>A child: one of the daemons, or the household broker (<see cref="Daemon"/> null).</summary>
+    public sealed record Child(string Name, DaemonInfo? Daemon, Process Process);
 
-    public static DevChildren Start(string binDir, string home, string? configFile, PrefixedOutput output)
+    /// <summary>The household broker to start before the daemons: nats-server with its configuration, listening on <paramref name="Port"/>.</summary>
+    public sealed record Broker(string Executable, string ConfigFile, int Port);
+
+    /// <summary>Starts <paramref name="broker"/> (when given) and waits until it listens, then the daemons.</summary>
+    public static DevChildren Start(string binDir, string home, string? configFile, PrefixedOutput output, Broker? broker = null)
     {
         var release = new ManualResetEventSlim();
         var started = new TaskCompletionSource<List<Child>>(TaskCreationOptions.RunContinuationsAsynchronously);
         var owner = new Thread(() =>
         {
             var children = new List<Child>();
+            var starting = "nats-server";
             try
             {
+                if (broker is not null)
+                {
+                    children.Add(new Child(BrokerName, null, StartBroker(broker, output)));
+                }
                 foreach (var daemon in Daemons.All)
                 {
-                    children.Add(new Child(daemon, StartOne(daemon, binDir, home, configFile, output)));
+                    starting = daemon.Executable;
+                    children.Add(new Child(daemon.Name, daemon, StartOne(daemon, binDir, home, configFile, output)));
                 }
                 started.SetResult(children);
             }
@@ -48,7 +59,7 @@ internal sealed class DevChildren : IAsyncDisposable
                 {
                     child.Process.Kill();
                 }
-                started.SetException(new IOException($"cannot start {Daemons.All[children.Count].Executable}: {e.Message}", e));
+                started.SetException(new IOException($"cannot start {starting}: {e.Message}", e));
                 return;
             }
             release.Wait();
@@ -56,6 +67,54 @@ internal sealed class DevChildren : IAsyncDisposable
         { IsBackground = true, Name = "dev-up children" };
         owner.Start();
         return new DevChildren(started.Task.GetAwaiter().GetResult(), release);
+    }
+
+    /// <summary>The household broker's name in the prefixed log.</summary>
+    public const string BrokerName = "nats";
+
+    private static Process StartBroker(Broker broker, PrefixedOutput output)
+    {
+        var info = new ProcessStartInfo(broker.Executable, ["-c", broker.ConfigFile])
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var name in Inherited)
+        {
+            info.Environment.Remove(name);
+        }
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => output.Line(BrokerName, e.Data);
+        process.ErrorDataReceived += (_, e) => output.Line(BrokerName, e.Data);
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        // The plugin host connects at its start: wait until the broker listens (it takes milliseconds).
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpClient();
+                probe.Connect(System.Net.IPAddress.Loopback, broker.Port);
+                return process;
+            }
+            catch (System.Net.Sockets.SocketException) when (waited.Elapsed < TimeSpan.FromSeconds(10) && !process.HasExited)
+            {
+                Thread.Sleep(20);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill();
+                }
+                throw new IOException($"nats-server did not listen on 127.0.0.1:{broker.Port} (see its log above)");
+            }
+        }
     }
 
     private static Process StartOne(DaemonInfo daemon, string binDir, string home, string? configFile, PrefixedOutput output)
@@ -127,7 +186,7 @@ internal sealed class DevChildren : IAsyncDisposable
             catch (OperationCanceledException)
             {
                 _ = LinuxProcess.Signal(child.Process.Id, LinuxProcess.SIGKILL);
-                killed.Add(child.Daemon.Name);
+                killed.Add(child.Name);
             }
         }
         foreach (var child in _children)

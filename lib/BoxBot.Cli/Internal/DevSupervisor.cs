@@ -65,11 +65,21 @@ internal static class DevSupervisor
         {
             output.Note($"warning: {problem.Message}{(problem.Fix is null ? "" : $"  [fix: {problem.Fix}]")} (`boxbot doctor` fails on this)");
         }
+        var broker = HouseholdBroker(paths, config.Config, output);
         output.Note($"BOXBOT_HOME={home}; config {config.SourcePath}; daemons from {binDir}");
         output.Note("in another terminal:");
         output.Note($"  export BOXBOT_HOME={home}");
         output.Note($"  {Path.Combine(AppContext.BaseDirectory, "boxbot")} status");
-        await using var children = DevChildren.Start(binDir, home, configFile is null ? null : config.SourcePath, output);
+        DevChildren children;
+        try
+        {
+            children = DevChildren.Start(binDir, home, configFile is null ? null : config.SourcePath, output, broker);
+        }
+        catch (IOException e)
+        {
+            return Fail(e.Message);
+        }
+        await using var _ = children;
         var exitCode = ExitCodes.Ok;
         try
         {
@@ -87,7 +97,7 @@ internal static class DevSupervisor
                 var exited = await children.WaitAnyExitAsync(stop);
                 if (exited is not null && !stop.IsCancellationRequested)
                 {
-                    output.Note($"{exited.Daemon.Name} exited with code {exited.Process.ExitCode}; stopping the others");
+                    output.Note($"{exited.Name} exited with code {exited.Process.ExitCode}; stopping the others");
                     exitCode = ExitCodes.Failure;
                 }
             }
@@ -103,6 +113,41 @@ internal static class DevSupervisor
         return exitCode;
     }
 
+    /// <summary>
+    /// With mesh.broker = "local", the household broker as installed boxes run it (nats-server in JWT mode, users minted by
+    /// the plugin host), on a free loopback port written where the plugin host and the CLI find it. Null (with a note) when
+    /// nats-server is not installed or the mesh uses another broker.
+    /// </summary>
+    private static DevChildren.Broker? HouseholdBroker(BoxPaths paths, BoxBotConfig config, PrefixedOutput output)
+    {
+        if (config.Mesh.Broker != MeshBroker.Local)
+        {
+            return null;
+        }
+        var server = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server" }.FirstOrDefault(File.Exists);
+        if (server is null)
+        {
+            output.Note("warning: nats-server is not installed (Debian package nats-server; scripts/install-prereqs.sh): the box stays off the mesh");
+            return null;
+        }
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        BoxBot.Mesh.Broker.BrokerPaths brokerPaths;
+        try
+        {
+            (_, brokerPaths) = Mesh.MeshInitCommand.Run(paths, config.Mesh with { Port = port });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or BoxBot.Mesh.MeshException or ArgumentException)
+        {
+            output.Note($"warning: the household broker could not be set up ({e.Message}): the box stays off the mesh");
+            return null;
+        }
+        output.Note($"household broker: nats-server on 127.0.0.1:{port} ({brokerPaths.Config})");
+        return new DevChildren.Broker(server, brokerPaths.Config, port);
+    }
+
     private static async Task<bool> WaitReadyAsync(BoxPaths paths, DevChildren children, CancellationToken stop)
     {
         var deadline = Stopwatch.StartNew();
@@ -112,7 +157,7 @@ internal static class DevSupervisor
             stop.ThrowIfCancellationRequested();
             if (children.FirstExited() is { } dead)
             {
-                Console.Error.WriteLine($"boxbot dev: {dead.Daemon.Name} exited with code {dead.Process.ExitCode} while starting (see its log above)");
+                Console.Error.WriteLine($"boxbot dev: {dead.Name} exited with code {dead.Process.ExitCode} while starting (see its log above)");
                 return false;
             }
             if (deadline.Elapsed > ReadyTimeout)
