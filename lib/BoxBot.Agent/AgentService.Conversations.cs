@@ -87,6 +87,7 @@ public sealed partial class AgentService
         {
             tools.Add(new LoadSkillTool(_skills));
         }
+        tools.AddRange(MeshTools());
         return new ConversationEngine(_conversations, llm, tools, _route, limits, AdminNumbers, log, SkillsPrompt);
     }
 
@@ -194,6 +195,10 @@ public sealed partial class AgentService
                 && _tasks?.FindAny(id) is { } task && OwnerSpeaker(task.Owner) is { } owner)
             {
                 speaker = TaskSpeaker(id, owner);
+            }
+            else if (key.StartsWith(Speaker.Mesh + ":", StringComparison.Ordinal))
+            {
+                speaker = MeshSpeaker(key[(Speaker.Mesh.Length + 1)..]);
             }
             // A console turn is not resumed: nobody waits for its answer any more.
             if (speaker is not null)

@@ -3,6 +3,7 @@ using BoxBot.Contracts;
 using BoxBot.Hosting;
 using BoxBot.Ipc;
 using BoxBot.Linux;
+using Microsoft.Extensions.Logging;
 
 namespace BoxBot.Agent;
 
@@ -40,9 +41,18 @@ public sealed partial class AgentService
             (p, _, _) => ValueTask.FromResult(packages.Store.Get(p.Id)));
         // The install does not stop when the caller goes away; the method's limit covers the venv, the version query and pip.
         server.Map(ApprovalMethods.Approve, admins, json.ApprovalId, json.Approval,
-            async (p, rpc, _) => await packages.ApproveAsync(p.Id, Caller(rpc)), 3 * pip + PipCallMargin);
+            async (p, rpc, _) => packages.Store.Get(p.Id).Kind == ApprovalKinds.MeshCall
+                ? ApproveMeshCall(packages.Store, p.Id, Caller(rpc))
+                : await packages.ApproveAsync(p.Id, Caller(rpc)), 3 * pip + PipCallMargin);
         server.Map(ApprovalMethods.Deny, admins, json.ApprovalId, json.Approval,
             (p, rpc, _) => ValueTask.FromResult(packages.Deny(p.Id, Caller(rpc))));
+    }
+
+    private Approval ApproveMeshCall(ApprovalStore store, string id, string by)
+    {
+        var approval = store.ApproveCall(id, by);
+        _log.LogInformation("mesh call {Device}.{Function} (approval {Id}) approved by {By}", approval.Call!.DeviceId, approval.Call.Function, id, by);
+        return approval;
     }
 
     /// <summary>Who asked, as every console actor is named (users, codes, the action log): console:&lt;unix user&gt;.</summary>

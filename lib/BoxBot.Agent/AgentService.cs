@@ -45,6 +45,7 @@ public sealed partial class AgentService : IDaemonService
         server.Map(SandboxMethods.Run, context.Operators, json.SandboxRunRequest, json.SandboxRunResult, RunAsync,
             _longestRunCall + SandboxCallMargin);
         StartPackages(context);
+        StartMesh(context);
         StartInbound(context);
         StartOutbound(context);
         StartConversations(context);

@@ -103,6 +103,56 @@ public sealed partial class ApprovalStore
         }
     }
 
+    /// <summary>A new pending approval for a mesh call, waiting at most <paramref name="lifetime"/> (the agent's tool waits that long).</summary>
+    public Approval AddMeshCall(string requestedBy, string? reason, MeshCallApproval call, TimeSpan lifetime)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        Report(ExpireDue());
+        lock (_gate)
+        {
+            if (_approvals.Count(a => a.State == ApprovalStates.Pending) >= MaxPending)
+            {
+                throw Full();
+            }
+            var now = _time.GetUtcNow();
+            var approval = new Approval
+            {
+                Id = NewId(),
+                Kind = ApprovalKinds.MeshCall,
+                State = ApprovalStates.Pending,
+                CreatedAt = now,
+                ExpiresAt = now + lifetime,
+                RequestedBy = requestedBy,
+                Reason = reason,
+                Specs = [$"{call.DeviceId}.{call.Function}"],
+                Packages = [],
+                Call = call,
+            };
+            Save([.. _approvals, approval]);
+            return approval;
+        }
+    }
+
+    /// <summary>A mesh call's approval: pending → approved. Packages go through <see cref="BeginInstall"/> instead.</summary>
+    public Approval ApproveCall(string id, string approvedBy) =>
+        Decide(id, a => a.Kind == ApprovalKinds.MeshCall
+            ? a with { State = ApprovalStates.Approved, DecidedAt = _time.GetUtcNow(), DecidedBy = approvedBy }
+            : throw new InvalidOperationException($"approval {id} is for packages; they are installed, not just approved"));
+
+    /// <summary>The approval once it is no longer pending (decided or expired), checking every <paramref name="poll"/>; null when cancelled.</summary>
+    public async Task<Approval> WaitDecidedAsync(string id, TimeSpan poll, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var current = Get(id);
+            if (current.State != ApprovalStates.Pending)
+            {
+                return current;
+            }
+            await Task.Delay(poll, _time, cancellationToken);
+        }
+    }
+
     public Approval Get(string id)
     {
         Report(ExpireDue());
@@ -156,7 +206,8 @@ public sealed partial class ApprovalStore
             {
                 throw new RpcException(RpcErrorCodes.Refused, current.State switch
                 {
-                    ApprovalStates.Expired => $"approval {id} expired at {current.ExpiresAt:u} without a decision; request the packages again",
+                    ApprovalStates.Expired => $"approval {id} expired at {current.ExpiresAt:u} without a decision; " +
+                        (current.Kind == ApprovalKinds.MeshCall ? "the agent has given up that call" : "request the packages again"),
                     _ => $"approval {id} is {current.State}{(current.DecidedBy is null ? "" : " (by " + current.DecidedBy + ")")}, not pending",
                 });
             }

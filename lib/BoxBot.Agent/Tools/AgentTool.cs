@@ -6,7 +6,7 @@ namespace BoxBot.Agent.Tools;
 /// The authenticated person a turn is for, decided by code from the channel (the webhook's sender number checked
 /// against the registry, the console's SO_PEERCRED uid), never by the model or by text it read.
 /// </summary>
-/// <param name="Channel">"whatsapp", "console" or "task".</param>
+/// <param name="Channel">"whatsapp", "console", "task" or "mesh" (a device's notice).</param>
 /// <param name="Id">Digits for WhatsApp, the Unix user for the console, the task id for tasks.</param>
 /// <param name="IsAdmin">A registered admin (WhatsApp) or a member of the admin group (console).</param>
 /// <param name="Number">The person's registered WhatsApp number, when they have one.</param>
@@ -15,6 +15,7 @@ public sealed record Speaker(string Channel, string Id, bool IsAdmin, string? Nu
     public const string WhatsApp = "whatsapp";
     public const string Console = "console";
     public const string Task = "task";
+    public const string Mesh = "mesh";
 
     /// <summary>The conversation key: <c>whatsapp:&lt;digits&gt;</c>, <c>console:&lt;user&gt;</c>, <c>task:&lt;id&gt;</c>.</summary>
     public string ConversationKey => $"{Channel}:{Id}";
@@ -24,6 +25,12 @@ public sealed record Speaker(string Channel, string Id, bool IsAdmin, string? Nu
 
     /// <summary>The person whose things (memory, tasks) this turn may touch: the speaker, or the task's owner.</summary>
     public string Person => OnBehalfOf ?? ConversationKey;
+
+    /// <summary>
+    /// Whose rules in <c>[mesh.policy]</c> apply to this turn's mesh calls: <c>device</c> for a device's notice (untrusted
+    /// text), <c>admin</c> or <c>user</c> for a person (a task: its owner's role).
+    /// </summary>
+    public string MeshRole => Channel == Mesh ? "device" : IsAdmin ? "admin" : "user";
 }
 
 /// <summary>What a tool knows about the call it serves.</summary>
