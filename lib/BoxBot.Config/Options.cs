@@ -224,6 +224,12 @@ public sealed record MeshSettings(MeshBroker Broker, Uri? Url, string User, stri
 
     public static MeshSettings Default { get; } = new();
 
+    /// <summary>Calls per minute the box's devices answer from one caller (its reply inbox); more are refused.</summary>
+    public int CallsPerCallerPerMinute { get; init; } = 120;
+
+    /// <summary>Calls per minute the box's devices answer from everyone together.</summary>
+    public int CallsPerMinute { get; init; } = 1200;
+
     /// <summary>What the agent may call, by the role of whoever is talking to it (<c>[mesh.policy.admin]</c>, <c>.user</c>, <c>.device</c>).</summary>
     public MeshPolicy AdminPolicy { get; init; } = MeshPolicy.Empty;
 

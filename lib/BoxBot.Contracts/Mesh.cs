@@ -45,8 +45,8 @@ public sealed record MeshStatus
     [JsonPropertyName("url")] public string? Url { get; init; }
     [JsonPropertyName("tenant")] public required string Tenant { get; init; }
     [JsonPropertyName("box_id")] public required string BoxId { get; init; }
-    /// <summary>The device of the box's admin functions (<c>{box_id}-admin</c>).</summary>
-    [JsonPropertyName("admin_device")] public required string AdminDevice { get; init; }
+    /// <summary>The device of the box's admin functions (<c>{box_id}-admin</c>); null on a remote broker, where the box serves none.</summary>
+    [JsonPropertyName("admin_device")] public string? AdminDevice { get; init; }
     /// <summary><c>registered</c>, <c>no registry (presence only)</c>, or why registering failed.</summary>
     [JsonPropertyName("registry")] public string? Registry { get; init; }
     [JsonPropertyName("devices_online")] public int DevicesOnline { get; init; }

@@ -87,6 +87,8 @@ public class ConfigErrorTests
     [TestCase("webhook", "port", "-1", "must be between 0 and 65535 (0 picks a free port), got -1")]
     [TestCase("webhook", "port", "65536", "must be between 0 and 65535 (0 picks a free port), got 65536")]
     [TestCase("webhook", "port", "99999999999", "must be between 0 and 65535 (0 picks a free port), got 99999999999")]
+    [TestCase("mesh", "calls_per_caller_per_minute", "0", "must be between 1 and 60000, got 0")]
+    [TestCase("mesh", "calls_per_minute", "600001", "must be between 1 and 600000, got 600001")]
     [TestCase("webhook", "max_body_bytes", "1023", "must be between 1024 and 16777216, got 1023")]
     [TestCase("webhook", "max_connections", "0", "must be between 1 and 10000, got 0")]
     [TestCase("webhook", "max_header_bytes", "65537", "must be between 1024 and 65536, got 65537")]

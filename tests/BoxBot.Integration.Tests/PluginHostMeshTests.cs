@@ -78,6 +78,31 @@ public class PluginHostMeshTests
     }
 
     [Test]
+    public async Task On_a_remote_broker_the_box_answers_as_a_device_but_serves_no_admin_device_the_broker_does_not_guard()
+    {
+        WriteConfig($"url = \"nats://127.0.0.1:{_port}\"\nuser = \"box\"\nbox_id = \"kitchen\"\n");
+        WriteCredential(Password);
+        using var host = DaemonProcess.Start(Daemons.PluginHost, _home);
+        await host.WaitReadyAsync();
+        Assert.That(async () => (await host.StatusAsync()).Details["mesh"], Is.EqualTo("connected").After(10000, 100), host.Log);
+        // Another member of the tenant: on this broker (as on a portal) everyone may publish everything.
+        await using var peer = await BoxBot.Mesh.MeshClient.ConnectAsync(BoxBot.Mesh.MeshOptions.For(new Uri($"nats://127.0.0.1:{_port}")) with
+        {
+            User = "box",
+            Password = Password,
+        }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        var status = System.Text.Json.JsonDocument.Parse(await peer.RequestAsync("device-connect.default.kitchen.cmd",
+            """{"jsonrpc": "2.0", "id": "t-1", "method": "get_status", "params": {}}"""u8.ToArray(), TimeSpan.FromSeconds(5))).RootElement;
+        var admin = await peer.RequestAsync("device-connect.default.kitchen-admin.cmd",
+            """{"jsonrpc": "2.0", "id": "t-2", "method": "get_status", "params": {}}"""u8.ToArray(), TimeSpan.FromSeconds(2)).ContinueWith(t => t.Exception?.InnerException);
+
+        Assert.That(status.GetProperty("result").GetProperty("name").GetString(), Is.EqualTo("kitchen"), status.GetRawText());
+        Assert.That(admin, Is.InstanceOf<BoxBot.Mesh.MeshException>(), "no responders: nobody serves kitchen-admin here");
+        Assert.That(((BoxBot.Mesh.MeshException)admin!).Kind, Is.EqualTo(BoxBot.Mesh.MeshErrorKind.NoResponders));
+    }
+
+    [Test]
     public async Task A_wrong_mesh_password_is_reported_in_status_while_the_daemon_keeps_serving()
     {
         WriteCredential("not-the-password");

@@ -174,28 +174,42 @@ public sealed class DeviceWireTests
     }
 
     [Test]
-    public async Task A_flood_from_one_caller_is_dropped_over_its_limit_and_another_caller_is_still_served()
+    public async Task A_flood_from_one_caller_is_told_once_a_second_then_dropped_over_its_limit_and_another_caller_is_still_served()
     {
         await using var device = await ServeAsync(new MeshDeviceOptions { CallsPerCallerPerMinute = 20, CallsPerMinute = 1000 });
         await using var other = await MeshClient.ConnectAsync(MeshOptions.For(_server.Url) with { InboxPrefix = "_INBOX_other" }, NullLogger.Instance);
         var request = Encoding.UTF8.GetBytes("""{"jsonrpc": "2.0", "id": "f", "method": "echo", "params": {"message": "flood"}}""");
 
-        var answered = 0;
+        var (answered, refusals, unanswered) = (0, new List<string>(), 0);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < 60; i++)
         {
             try
             {
-                await _caller.RequestAsync(MeshSubjects.Cmd(Tenant, "demo-01"), request, TimeSpan.FromMilliseconds(100));
-                answered++;
+                var answer = JsonShape.Parse(await _caller.RequestAsync(MeshSubjects.Cmd(Tenant, "demo-01"), request, TimeSpan.FromMilliseconds(100)));
+                if (answer.TryGetProperty("error", out var error))
+                {
+                    refusals.Add(error.GetProperty("message").GetString()!);
+                }
+                else
+                {
+                    answered++;
+                }
             }
             catch (MeshException)
             {
+                unanswered++;
             }
         }
+        var seconds = clock.Elapsed.TotalSeconds;
         var reply = JsonShape.Parse(await other.RequestAsync(MeshSubjects.Cmd(Tenant, "demo-01"), request, TimeSpan.FromSeconds(5)));
 
-        Assert.That(answered, Is.InRange(20, 25), "about its limit, then dropped");
-        Assert.That(device.RateLimited, Is.GreaterThanOrEqualTo(35));
+        Assert.That(answered, Is.InRange(20, 25), "about its limit");
+        Assert.That(refusals, Is.Not.Empty);
+        Assert.That(refusals[0], Does.StartWith("Rate limited: at most 20 calls a minute from one caller"));
+        Assert.That(refusals.Count, Is.LessThanOrEqualTo((int)Math.Ceiling(seconds) + 1), "told at most once a second");
+        Assert.That(unanswered, Is.GreaterThanOrEqualTo(60 - 25 - refusals.Count), "the rest of the flood is not answered");
+        Assert.That(device.RateLimited, Is.EqualTo(refusals.Count + unanswered));
         Assert.That(reply.GetProperty("result").GetProperty("message").GetString(), Is.EqualTo("flood"));
     }
 

@@ -36,7 +36,7 @@ public sealed class MeshDevicesTool(MeshCalls mesh) : AgentTool
             {
                 var described = await mesh.DescribeAsync(id, cancellationToken);
                 var text = described.Description is { } d ? d.GetRawText() : "{}";
-                return new ToolResult(ConversationsUntrusted($"device {id}'s description", Cap(text)));
+                return new ToolResult(Untrusted($"device {id}'s description", Cap(text)));
             }
             var list = await mesh.DevicesAsync(cancellationToken);
             if (list.Devices.Count == 0)
@@ -49,7 +49,7 @@ public sealed class MeshDevicesTool(MeshCalls mesh) : AgentTool
                 lines.Append(device.DeviceId).Append(" (").Append(device.DeviceType ?? "type unknown").Append(", ")
                     .Append(device.Online ? "online" : "offline").Append("): ").AppendJoin(", ", device.Functions).Append('\n');
             }
-            return new ToolResult(ConversationsUntrusted("the mesh's devices", Cap(lines.ToString())));
+            return new ToolResult(Untrusted("the mesh's devices", Cap(lines.ToString())));
         }
         catch (RpcException e)
         {
@@ -63,5 +63,5 @@ public sealed class MeshDevicesTool(MeshCalls mesh) : AgentTool
 
     internal static string Cap(string text) => text.Length <= MaxChars ? text : text[..MaxChars] + "… (cut)";
 
-    internal static string ConversationsUntrusted(string source, string text) => Conversations.ConversationEngine.Untrusted(source, text);
+    internal static string Untrusted(string source, string text) => Conversations.ConversationEngine.Untrusted(source, text);
 }

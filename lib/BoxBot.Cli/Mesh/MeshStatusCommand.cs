@@ -30,7 +30,7 @@ internal static class MeshStatusCommand
                 Console.WriteLine($"mesh: {status.State}");
                 Console.WriteLine($"broker: {status.Broker}{(status.Url is null ? "" : " " + status.Url)}");
                 Console.WriteLine($"tenant: {status.Tenant}");
-                Console.WriteLine($"devices: {status.BoxId} (the box), {status.AdminDevice} (its admin functions)");
+                Console.WriteLine(status.AdminDevice is null ? $"devices: {status.BoxId} (the box; no admin device on a remote broker)" : $"devices: {status.BoxId} (the box), {status.AdminDevice} (its admin functions)");
                 if (status.Registry is not null)
                 {
                     Console.WriteLine($"registry: {status.Registry}");

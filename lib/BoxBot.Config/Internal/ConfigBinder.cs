@@ -95,6 +95,8 @@ internal sealed partial class ConfigBinder(
             TimeSpan.FromMilliseconds(Int("mesh.call_timeout_ms", m.CallTimeoutMs, 100, 60_000)),
             Int("mesh.notify_per_minute", m.NotifyPerMinute, 1, 600))
         {
+            CallsPerCallerPerMinute = Int("mesh.calls_per_caller_per_minute", m.CallsPerCallerPerMinute, 1, 60_000),
+            CallsPerMinute = Int("mesh.calls_per_minute", m.CallsPerMinute, 1, 600_000),
             AdminPolicy = Policy("mesh.policy.admin", m.Policy.Admin),
             UserPolicy = Policy("mesh.policy.user", m.Policy.User),
             DevicePolicy = Policy("mesh.policy.device", m.Policy.Device),

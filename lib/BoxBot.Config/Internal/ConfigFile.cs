@@ -126,6 +126,8 @@ internal sealed class MeshSection
     [JsonPropertyName("tls_cert_file")] public string TlsCertFile { get; set; } = D.TlsCertFile;
     [JsonPropertyName("call_timeout_ms")] public long CallTimeoutMs { get; set; } = (long)D.CallTimeout.TotalMilliseconds;
     [JsonPropertyName("notify_per_minute")] public long NotifyPerMinute { get; set; } = D.NotifyPerMinute;
+    [JsonPropertyName("calls_per_caller_per_minute")] public long CallsPerCallerPerMinute { get; set; } = D.CallsPerCallerPerMinute;
+    [JsonPropertyName("calls_per_minute")] public long CallsPerMinute { get; set; } = D.CallsPerMinute;
     [JsonPropertyName("policy")] public MeshPolicySections Policy { get; set; } = new();
 }
 

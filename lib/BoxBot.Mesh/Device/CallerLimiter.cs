@@ -10,7 +10,7 @@ public sealed class CallerLimiter(int perCaller, int overall, TimeProvider time)
     private const int MaxCallers = 4096;
     private readonly Dictionary<string, Bucket> _callers = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
-    private Bucket _all = new(overall, time.GetTimestamp());
+    private Bucket _all = new(overall, time.GetTimestamp(), 0);
 
     /// <summary>
     /// The inbox a reply subject belongs to: its first token (<c>_INBOX_lamp</c>), or for NATS's shared <c>_INBOX</c> its
@@ -36,7 +36,13 @@ public sealed class CallerLimiter(int perCaller, int overall, TimeProvider time)
     }
 
     /// <summary>Takes a call for <paramref name="caller"/>; false when it or everyone together is over the limit.</summary>
-    public bool TryTake(string caller)
+    public bool TryTake(string caller) => Take(caller) == Admission.Admitted;
+
+    /// <summary>
+    /// Takes a call for <paramref name="caller"/>: <see cref="Admission.Admitted"/>; <see cref="Admission.Refused"/> when
+    /// over the limit and the caller has not been told in the last second (tell it); else <see cref="Admission.Dropped"/>.
+    /// </summary>
+    public Admission Take(string caller)
     {
         var now = time.GetTimestamp();
         lock (_lock)
@@ -51,24 +57,35 @@ public sealed class CallerLimiter(int perCaller, int overall, TimeProvider time)
                         _callers.Remove(idle);
                     }
                 }
-                bucket = new Bucket(perCaller, now);
+                bucket = new Bucket(perCaller, now, 0);
             }
             bucket = bucket.Refill(perCaller, now, time);
             _all = _all.Refill(overall, now, time);
             if (bucket.Tokens < 1 || _all.Tokens < 1)
             {
-                _callers[caller] = bucket;
-                return false;
+                var tell = bucket.ToldAt == 0 || time.GetElapsedTime(bucket.ToldAt, now) >= TimeSpan.FromSeconds(1);
+                _callers[caller] = tell ? bucket with { ToldAt = now } : bucket;
+                return tell ? Admission.Refused : Admission.Dropped;
             }
             _callers[caller] = bucket with { Tokens = bucket.Tokens - 1 };
             _all = _all with { Tokens = _all.Tokens - 1 };
-            return true;
+            return Admission.Admitted;
         }
     }
 
-    private readonly record struct Bucket(double Tokens, long At)
+    private readonly record struct Bucket(double Tokens, long At, long ToldAt)
     {
         public Bucket Refill(int perMinute, long now, TimeProvider time) =>
-            new(Math.Min(perMinute, Tokens + (time.GetElapsedTime(At, now).TotalMinutes * perMinute)), now);
+            this with { Tokens = Math.Min(perMinute, Tokens + (time.GetElapsedTime(At, now).TotalMinutes * perMinute)), At = now };
     }
+}
+
+/// <summary>What <see cref="CallerLimiter.Take"/> decided.</summary>
+public enum Admission
+{
+    Admitted,
+    /// <summary>Over the limit; the caller is told (at most once a second).</summary>
+    Refused,
+    /// <summary>Over the limit and told recently: not answered (answering a flood would only feed it).</summary>
+    Dropped,
 }

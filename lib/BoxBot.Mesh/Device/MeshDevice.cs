@@ -210,10 +210,16 @@ public sealed class MeshDevice : IAsyncDisposable
                 continue;
             }
             var caller = CallerLimiter.KeyOf(message.ReplyTo);
-            if (!_limiter.TryTake(caller))
+            var admission = _limiter.Take(caller);
+            if (admission != Admission.Admitted)
             {
-                // Over the limit: counted, not answered (answering a flood would only feed it).
+                // Over the limit: counted; told once a second, else not answered (answering a flood would only feed it).
                 Interlocked.Increment(ref _rateLimited);
+                if (admission == Admission.Refused && message.ReplyTo is not null)
+                {
+                    await ReplyAsync(message, RpcRequest.Error(RawIdOf(message), new RpcError(RpcCodes.FunctionFailed,
+                        $"Rate limited: at most {_options.CallsPerCallerPerMinute} calls a minute from one caller and {_options.CallsPerMinute} from all; try again later")));
+                }
                 continue;
             }
             if (!await _slots.WaitAsync(0, stop))

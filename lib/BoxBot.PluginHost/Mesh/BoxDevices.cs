@@ -19,6 +19,7 @@ internal sealed class BoxDevices(MeshIdentity identity, MeshSettings settings, B
     private const int MaxNotifyText = 1000;
     private readonly DateTimeOffset _started = time.GetUtcNow();
     private readonly CallerLimiter _notifyLimit = new(settings.NotifyPerMinute, settings.NotifyPerMinute * 4, time);
+    private volatile AgentSeen? _agentSeen;
 
     private const string GetStatusSchema = """{"type": "object", "properties": {}, "required": [], "additionalProperties": false}""";
 
@@ -76,8 +77,21 @@ internal sealed class BoxDevices(MeshIdentity identity, MeshSettings settings, B
         return stream.ToArray();
     }
 
-    // The agent answers on its socket (even a refusal is an answer): up; no answer: down.
+    // The agent answers on its socket (even a refusal is an answer): up; no answer: down. Asked at most once a second:
+    // a status a second old is as true, and a caller polling get_status does not cost the agent a connection each time.
     private string AgentState()
+    {
+        var now = time.GetTimestamp();
+        if (_agentSeen is { } seen && time.GetElapsedTime(seen.At, now) < TimeSpan.FromSeconds(1))
+        {
+            return seen.State;
+        }
+        var state = AskAgent();
+        _agentSeen = new AgentSeen(state, now);
+        return state;
+    }
+
+    private string AskAgent()
     {
         try
         {
@@ -160,4 +174,6 @@ internal sealed class BoxDevices(MeshIdentity identity, MeshSettings settings, B
     }
 
     internal const int NotifyTextLimit = MaxNotifyText;
+
+    private sealed record AgentSeen(string State, long At);
 }

@@ -75,17 +75,23 @@ internal sealed class MeshService : IAsyncDisposable
                 var client = await MeshClient.ConnectAsync(plan.Options, _log, stop);
                 client.PermissionDenied += _ => Interlocked.Increment(ref _deniedByBroker);
                 var devices = new BoxDevices(plan.Identity, _settings, _paths, plan.Authority, _time);
-                var options = new MeshDeviceOptions();
+                var options = new MeshDeviceOptions { CallsPerCallerPerMinute = _settings.CallsPerCallerPerMinute, CallsPerMinute = _settings.CallsPerMinute };
                 var box = new MeshDevice(client, plan.Identity.Tenant, devices.BoxSpec, devices.BoxHandlers(), options, _log, _time);
-                var admin = new MeshDevice(client, plan.Identity.Tenant, devices.AdminSpec, devices.AdminHandlers(), options, _log, _time);
+                // The admin device only where boxbot's own broker lets nobody but admin users call it: a remote broker's
+                // permissions are not the box's to know (a Device Connect portal lets every member of the tenant call any device).
+                var admin = plan.Authority is null ? null
+                    : new MeshDevice(client, plan.Identity.Tenant, devices.AdminSpec, devices.AdminHandlers(), options, _log, _time);
                 var directory = new DeviceDirectory(client, plan.Identity.Tenant, _log, _time);
                 await directory.StartAsync(stop);
                 await box.StartAsync(stop);
-                await admin.StartAsync(stop);
+                if (admin is not null)
+                {
+                    await admin.StartAsync(stop);
+                }
                 _connected = new Connected(plan, client, box, admin, directory, devices);
                 _state = "connected";
                 _log.LogInformation("mesh: the box is {Box} (and {Admin}) on tenant {Tenant} at {Url}", plan.Identity.BoxId,
-                    plan.Identity.AdminDeviceId, plan.Identity.Tenant, plan.Options.Url);
+                    admin is null ? "no admin device on a remote broker" : plan.Identity.AdminDeviceId, plan.Identity.Tenant, plan.Options.Url);
                 return;
             }
             catch (MeshException e)
@@ -121,11 +127,11 @@ internal sealed class MeshService : IAsyncDisposable
             Url = c?.Plan.Options.Url.ToString(),
             Tenant = _identity.Tenant,
             BoxId = _identity.BoxId,
-            AdminDevice = _identity.AdminDeviceId,
+            AdminDevice = _settings.Broker == MeshBroker.Local ? _identity.AdminDeviceId : null,
             Registry = c?.Box.RegistryState,
-            Calls = (c?.Box.Calls ?? 0) + (c?.Admin.Calls ?? 0),
-            Refused = (c?.Box.Refused ?? 0) + (c?.Admin.Refused ?? 0),
-            RateLimited = (c?.Box.RateLimited ?? 0) + (c?.Admin.RateLimited ?? 0),
+            Calls = (c?.Box.Calls ?? 0) + (c?.Admin?.Calls ?? 0),
+            Refused = (c?.Box.Refused ?? 0) + (c?.Admin?.Refused ?? 0),
+            RateLimited = (c?.Box.RateLimited ?? 0) + (c?.Admin?.RateLimited ?? 0),
             DeniedByBroker = Interlocked.Read(ref _deniedByBroker),
         };
     }
@@ -141,7 +147,7 @@ internal sealed class MeshService : IAsyncDisposable
         {
             details["mesh_url"] = c.Plan.Options.Url.ToString();
             details["mesh_registry"] = c.Box.RegistryState;
-            details["mesh_calls"] = (c.Box.Calls + c.Admin.Calls).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            details["mesh_calls"] = (c.Box.Calls + (c.Admin?.Calls ?? 0)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             details["mesh_notices"] = Interlocked.Read(ref c.Devices.Notices).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
     }
@@ -273,7 +279,10 @@ internal sealed class MeshService : IAsyncDisposable
         if (_connected is { } c)
         {
             await c.Box.DisposeAsync();
-            await c.Admin.DisposeAsync();
+            if (c.Admin is not null)
+            {
+                await c.Admin.DisposeAsync();
+            }
             await c.Directory.DisposeAsync();
             await c.Client.DisposeAsync();
             c.Plan.Authority?.Dispose();
@@ -281,5 +290,5 @@ internal sealed class MeshService : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private sealed record Connected(MeshPlan Plan, MeshClient Client, MeshDevice Box, MeshDevice Admin, DeviceDirectory Directory, BoxDevices Devices);
+    private sealed record Connected(MeshPlan Plan, MeshClient Client, MeshDevice Box, MeshDevice? Admin, DeviceDirectory Directory, BoxDevices Devices);
 }
