@@ -34,10 +34,11 @@ install-test: deb ## Install, upgrade and purge the .deb in a Debian bookworm bo
 	@scripts/install-prereqs.sh --install-test
 	@scripts/run-tests.sh --install
 
-bench: publish ## Sandbox start-up against bare python3 (needs root), then the webhook under wrk against nginx (installs both); figures go in docs/performance.md
+bench: publish ## Sandbox start-up against bare python3 (needs root), the webhook under wrk against nginx (installs both), mesh calls against a raw NATS echo; figures go in docs/performance.md
 	@scripts/bench-prereqs.sh
 	dotnet run -c Release --project bench/BoxBot.Bench.Sandbox -- $(BIN)/boxbot-sandbox
 	dotnet run -c Release --project bench/BoxBot.Bench.Webhook -- $(BIN)/boxbot-webhook
+	dotnet run -c Release --project bench/BoxBot.Bench.Mesh -- $(BIN)/boxbot
 
 format: ## Rewrite sources to the project's formatting (dotnet format)
 	dotnet format boxbot.sln
