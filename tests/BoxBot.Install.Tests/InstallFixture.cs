@@ -10,9 +10,10 @@ public static class InstallFixture
 {
     /// <summary>
     /// The package's dependencies (Depends), plus what harden-os.sh works on (nftables, an SSH server, unattended
-    /// upgrades); installed before the boot, while the host's network is there.
+    /// upgrades) and python3-nacl (the test's stand-in device signs its NATS nonce with it); installed before the boot,
+    /// while the host's network is there.
     /// </summary>
-    private const string Packages = "adduser passwd python3 python3-venv python3-pip ca-certificates nftables openssh-server unattended-upgrades";
+    private const string Packages = "adduser passwd python3 python3-venv python3-pip ca-certificates nats-server nftables openssh-server unattended-upgrades python3-nacl";
 
     public static string RepoRoot { get; } = FindRepoRoot();
 

@@ -65,7 +65,7 @@ public sealed class InstallTests
     [DependsOnTest(nameof(Installs_cleanly_and_every_daemon_starts), AllowFailure = true)]
     public void The_installed_units_verify_clean()
     {
-        var r = _box.Exec("systemd-analyze verify /lib/systemd/system/boxbot-*.service /lib/systemd/system/boxbot-*.socket");
+        var r = _box.Exec("systemd-analyze verify /lib/systemd/system/boxbot-*.service /lib/systemd/system/boxbot-*.socket /lib/systemd/system/boxbot-*.path");
 
         Assert.That(r.ExitCode, Is.Zero, r.ToString());
         Assert.That(r.Output.Trim(), Is.Empty);
@@ -256,6 +256,52 @@ public sealed class InstallTests
 
     [Test]
     [DependsOnTest(nameof(The_webhook_answers_a_signed_delivery_on_loopback_and_refuses_a_forged_one), AllowFailure = true)]
+    public void The_household_broker_runs_confined_and_its_permissions_carry_the_privilege()
+    {
+        const string Broker = "boxbot-nats.service";
+        Assert.That(_box.Exec($"systemctl is-active {Broker}").Stdout.Trim(), Is.EqualTo("active"), () => _box.Exec($"journalctl -u {Broker} --no-pager -n 30").Output);
+        var status = ProcStatus(MainPid(Broker));
+        TestContext.Out.WriteLine($"{Broker}: Uid {status["Uid"]}, NoNewPrivs {status["NoNewPrivs"]}, Seccomp {status["Seccomp"]}, CapBnd {status["CapBnd"]}");
+        Assert.That(status["Uid"].Split('\t', StringSplitOptions.RemoveEmptyEntries), Is.All.EqualTo(_box.Ok($"id -u {InstallLayout.BrokerUser}").Trim()));
+        Assert.That((status["NoNewPrivs"], status["Seccomp"], status["CapBnd"]), Is.EqualTo(("1", "2", "0000000000000000")));
+        // Debian's own nats-server.service (no users, port 4222) was turned off at install.
+        Assert.That(_box.Exec("systemctl is-enabled nats-server.service").Stdout.Trim(), Is.EqualTo("disabled"));
+        Assert.That(_box.Exec("systemctl is-active nats-server.service").Stdout.Trim(), Is.Not.EqualTo("active"));
+        // Loopback only: 0100007F is 127.0.0.1, 107E is port 4222, state 0A is LISTEN.
+        var listeners = _box.Ok("cat /proc/net/tcp /proc/net/tcp6").Split('\n').Where(l => l.Contains(":107E ", StringComparison.Ordinal) && l.Contains(" 0A ", StringComparison.Ordinal)).ToArray();
+        Assert.That(listeners, Is.Not.Empty);
+        Assert.That(listeners, Has.All.Contains("0100007F:107E"));
+
+        var mesh = _box.Exec("boxbot mesh status --json");
+        Assert.That(mesh.ExitCode, Is.Zero, () => mesh + _box.Exec("journalctl -u boxbot-plugin-host.service --no-pager -n 30").Output);
+        using var json = System.Text.Json.JsonDocument.Parse(mesh.Stdout);
+        Assert.That(json.RootElement.GetProperty("state").GetString(), Is.EqualTo("connected"));
+        var box = json.RootElement.GetProperty("box_id").GetString()!;
+
+        // A device user that may call the box, and nothing else; its credentials written once, 0600.
+        var add = _box.Exec($"boxbot mesh device add lamp --type light --may-call {box} --out /root");
+        Assert.That(add.ExitCode, Is.Zero, add.ToString());
+        Assert.That(_box.Ok("stat -c %a /root/lamp.creds.json /root/lamp.creds").Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.All.EqualTo("600"));
+        File.Copy(Path.Combine(InstallFixture.RepoRoot, "tests", "BoxBot.Install.Tests", "nats_device.py"), Path.Combine(_box.Root, "root", "nats_device.py"), overwrite: true);
+        string Device(string args) => _box.Ok($"python3 /root/nats_device.py /root/lamp.creds.json {args}", Long).Trim();
+
+        Assert.That(Device($"call device-connect.default.{box}.cmd"), Does.StartWith("reply: ").And.Contain("\"result\""), "the box's own functions");
+        Assert.That(Device($"call device-connect.default.{box}-admin.cmd"), Does.StartWith("error: -ERR 'Permissions Violation"), "the broker refuses the box's admin device");
+
+        // Removed: the broker reloads (boxbot-nats-reload.path) and closes the lamp's connection; the box stays on.
+        _box.Ok("(python3 /root/nats_device.py /root/lamp.creds.json wait 30 >/root/wait.out 2>&1 &) ; sleep 2");
+        Assert.That(_box.Ok("cat /root/wait.out").Trim(), Is.Empty, "connected and waiting");
+        var remove = _box.Exec("boxbot mesh device remove lamp");
+        Assert.That(remove.ExitCode, Is.Zero, remove.ToString());
+        var closed = _box.Ok("for i in $(seq 1 100); do grep -q . /root/wait.out && break; sleep 0.2; done; cat /root/wait.out").Trim();
+        Assert.That(closed, Does.StartWith("closed: "), () => _box.Exec("journalctl -u boxbot-nats-reload.service -u boxbot-nats.service --no-pager -n 20").Output);
+        Assert.That(_box.Exec($"python3 /root/nats_device.py /root/lamp.creds.json call device-connect.default.{box}.cmd", Long).Stdout.Trim(),
+            Does.StartWith("refused: -ERR 'Authorization Violation'"), "a removed user cannot come back");
+        Assert.That(_box.Exec("boxbot mesh status").ExitCode, Is.Zero, "the box itself is still on the mesh");
+    }
+
+    [Test]
+    [DependsOnTest(nameof(The_household_broker_runs_confined_and_its_permissions_carry_the_privilege), AllowFailure = true)]
     public void Harden_os_refuses_to_lock_out_then_hardens_once()
     {
         var dryRun = _box.Exec("md5sum /etc/nftables.conf; /usr/lib/boxbot/harden-os.sh --dry-run --skip ssh; md5sum /etc/nftables.conf", Long);
@@ -355,6 +401,7 @@ public sealed class InstallTests
         var remove = _box.Exec("dpkg -r boxbot", Long);
         Assert.That(remove.ExitCode, Is.Zero, remove.ToString());
         Assert.That(BoxbotProcesses(), Is.Empty, "no daemon runs after remove");
+        Assert.That(_box.Exec("systemctl is-active boxbot-nats.service").Stdout.Trim(), Is.Not.EqualTo("active"), "the household broker stopped too");
         Assert.That(_box.Exec("test -e /run/boxbot/agent.sock").ExitCode, Is.Not.Zero, "the sockets are gone");
         Assert.That(_box.Exec("test -f /var/lib/boxbot/identity.key && test -f /etc/boxbot/boxbot.toml").ExitCode, Is.Zero, "remove keeps state");
 
