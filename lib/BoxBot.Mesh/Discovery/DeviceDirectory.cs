@@ -121,15 +121,17 @@ public sealed class DeviceDirectory : IAsyncDisposable
                 answered = true;
                 using var document = JsonDocument.Parse(reply);
                 var root = document.RootElement;
-                if (!root.TryGetProperty("devices"u8, out var devices) || devices.ValueKind != JsonValueKind.Array)
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("devices"u8, out var devices) || devices.ValueKind != JsonValueKind.Array)
                 {
                     break;
                 }
-                foreach (var device in devices.EnumerateArray())
+                // What a registry relays was written by the devices themselves: anything but an object is passed over.
+                foreach (var device in devices.EnumerateArray().Where(d => d.ValueKind == JsonValueKind.Object))
                 {
                     Learn(device, "registry");
                 }
-                if (!root.TryGetProperty("next_offset"u8, out var next) || !next.TryGetInt32(out offset) || offset <= 0)
+                // The reference sends "next_offset": null on the last page (and none at all in its legacy replies).
+                if (!root.TryGetProperty("next_offset"u8, out var next) || next.ValueKind != JsonValueKind.Number || !next.TryGetInt32(out offset) || offset <= 0)
                 {
                     break;
                 }
@@ -155,7 +157,8 @@ public sealed class DeviceDirectory : IAsyncDisposable
             if (reply is not null)
             {
                 using var document = JsonDocument.Parse(reply);
-                if (document.RootElement.TryGetProperty("device"u8, out var device) && device.ValueKind == JsonValueKind.Object)
+                if (document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("device"u8, out var device)
+                    && device.ValueKind == JsonValueKind.Object)
                 {
                     Learn(device, "registry");
                 }
@@ -286,7 +289,7 @@ public sealed class DeviceDirectory : IAsyncDisposable
         var id = idElement.GetString()!;
         var type = device.TryGetProperty("identity"u8, out var identity) && identity.ValueKind == JsonValueKind.Object
             && identity.TryGetProperty("device_type"u8, out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        var ttl = device.TryGetProperty("device_ttl"u8, out var ttlElement) && ttlElement.TryGetInt32(out var seconds) && seconds > 0 ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        var ttl = device.TryGetProperty("device_ttl"u8, out var ttlElement) && ttlElement.ValueKind == JsonValueKind.Number && ttlElement.TryGetInt32(out var seconds) && seconds > 0 ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
         var online = !(device.TryGetProperty("status"u8, out var status) && status.ValueKind == JsonValueKind.Object
             && status.TryGetProperty("online"u8, out var o) && o.ValueKind == JsonValueKind.False);
         var description = Describe(device);

@@ -200,7 +200,7 @@ public sealed record RpcReply(string? ResultJson, RpcError? Error)
             }
             if (root.TryGetProperty("error"u8, out var error) && error.ValueKind == JsonValueKind.Object)
             {
-                var code = error.TryGetProperty("code"u8, out var c) && c.TryGetInt32(out var n) ? n : RpcCodes.InternalError;
+                var code = error.TryGetProperty("code"u8, out var c) && c.ValueKind == JsonValueKind.Number && c.TryGetInt32(out var n) ? n : RpcCodes.InternalError;
                 var message = error.TryGetProperty("message"u8, out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "(no message)";
                 return new RpcReply(null, new RpcError(code, message));
             }
