@@ -105,8 +105,8 @@ Description: security-first AI assistant appliance
  writes small Python scripts that run in a kernel-enforced sandbox.
  .
  This package holds the five daemons (each a hardened systemd unit under its own
- user), the household broker's units (Debian's nats-server), the boxbot command, the sandbox's Python runtime, and scripts to harden
- the host.
+ user), the household mesh broker's units (Debian's nats-server), the boxbot
+ command, the sandbox's Python runtime, and scripts to harden the host.
 CONTROL
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) >"$stage/DEBIAN/md5sums"
 chmod 0644 "$stage/DEBIAN/control" "$stage/DEBIAN/md5sums"

@@ -164,7 +164,10 @@ internal sealed class DevChildren : IAsyncDisposable
         return await await Task.WhenAny(waits);
     }
 
-    /// <summary>SIGTERM to every daemon still running, SIGKILL after the grace; returns the names that had to be killed.</summary>
+    /// <summary>
+    /// SIGTERM to every daemon still running (SIGINT to nats-server, whose clean exit it is: on SIGTERM it exits 1), SIGKILL
+    /// after the grace; returns the names that had to be killed.
+    /// </summary>
     public async Task<IReadOnlyList<string>> StopAllAsync(TimeSpan grace)
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
@@ -173,7 +176,7 @@ internal sealed class DevChildren : IAsyncDisposable
         }
         foreach (var child in _children.Where(c => !c.Process.HasExited))
         {
-            _ = LinuxProcess.Signal(child.Process.Id, LinuxProcess.SIGTERM);
+            _ = LinuxProcess.Signal(child.Process.Id, child.Name == BrokerName ? LinuxProcess.SIGINT : LinuxProcess.SIGTERM);
         }
         using var timeout = new CancellationTokenSource(grace);
         var killed = new List<string>();
