@@ -78,35 +78,42 @@ public sealed partial class ApprovalStore
         {
             RequireValid(p);
         }
-        Report(ExpireDue());
-        lock (_gate)
+        return AddPending((id, now) => new Approval
         {
-            if (_approvals.Count(a => a.State == ApprovalStates.Pending) >= MaxPending)
-            {
-                throw Full();
-            }
-            var now = _time.GetUtcNow();
-            var approval = new Approval
-            {
-                Id = NewId(),
-                Kind = ApprovalKinds.Packages,
-                State = ApprovalStates.Pending,
-                CreatedAt = now,
-                ExpiresAt = now + Lifetime,
-                RequestedBy = requestedBy,
-                Reason = reason,
-                Specs = [.. specs],
-                Packages = [.. packages],
-            };
-            Save([.. _approvals, approval]);
-            return approval;
-        }
+            Id = id,
+            Kind = ApprovalKinds.Packages,
+            CreatedAt = now,
+            ExpiresAt = now + Lifetime,
+            State = ApprovalStates.Pending,
+            RequestedBy = requestedBy,
+            Reason = reason,
+            Specs = [.. specs],
+            Packages = [.. packages],
+        });
     }
 
     /// <summary>A new pending approval for a mesh call, waiting at most <paramref name="lifetime"/> (the agent's tool waits that long).</summary>
     public Approval AddMeshCall(string requestedBy, string? reason, MeshCallApproval call, TimeSpan lifetime)
     {
         ArgumentNullException.ThrowIfNull(call);
+        return AddPending((id, now) => new Approval
+        {
+            Id = id,
+            Kind = ApprovalKinds.MeshCall,
+            CreatedAt = now,
+            ExpiresAt = now + lifetime,
+            State = ApprovalStates.Pending,
+            RequestedBy = requestedBy,
+            Reason = reason,
+            Specs = [$"{call.DeviceId}.{call.Function}"],
+            Packages = [],
+            Call = call,
+        });
+    }
+
+    // Makes the approval with a new id and the time now, and keeps it, unless MaxPending approvals already wait.
+    private Approval AddPending(Func<string, DateTimeOffset, Approval> make)
+    {
         Report(ExpireDue());
         lock (_gate)
         {
@@ -114,20 +121,7 @@ public sealed partial class ApprovalStore
             {
                 throw Full();
             }
-            var now = _time.GetUtcNow();
-            var approval = new Approval
-            {
-                Id = NewId(),
-                Kind = ApprovalKinds.MeshCall,
-                State = ApprovalStates.Pending,
-                CreatedAt = now,
-                ExpiresAt = now + lifetime,
-                RequestedBy = requestedBy,
-                Reason = reason,
-                Specs = [$"{call.DeviceId}.{call.Function}"],
-                Packages = [],
-                Call = call,
-            };
+            var approval = make(NewId(), _time.GetUtcNow());
             Save([.. _approvals, approval]);
             return approval;
         }
@@ -139,7 +133,7 @@ public sealed partial class ApprovalStore
             ? a with { State = ApprovalStates.Approved, DecidedAt = _time.GetUtcNow(), DecidedBy = approvedBy }
             : throw new InvalidOperationException($"approval {id} is for packages; they are installed, not just approved"));
 
-    /// <summary>The approval once it is no longer pending (decided or expired), checking every <paramref name="poll"/>; null when cancelled.</summary>
+    /// <summary>The approval once it is no longer pending (decided or expired), checking every <paramref name="poll"/>.</summary>
     public async Task<Approval> WaitDecidedAsync(string id, TimeSpan poll, CancellationToken cancellationToken)
     {
         while (true)
