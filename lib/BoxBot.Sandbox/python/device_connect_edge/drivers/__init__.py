@@ -1,0 +1,1 @@
+"""device_connect_edge.drivers: the decorators plugins use (see decorators.py)."""
