@@ -36,6 +36,7 @@ public static class CliApp
             ChatCommand.Create(),
             LogCommand.Create(),
             Mesh.MeshCommand.Create(),
+            Plugins.PluginsCommand.Create(),
         };
         root.Subcommands.Add(HelpCommand.Create(root));
         return root;
