@@ -21,10 +21,8 @@ internal static class PluginsPackCommand
             {
                 return Failures.Usage($"{folder}: no such folder");
             }
-            var scratch = Directory.CreateTempSubdirectory("boxbot-plugin-pack-").FullName;
-            try
+            return PluginChecks.Run(folder, check =>
             {
-                var check = PluginBundle.Check(folder, scratch);
                 var bundle = PluginBundle.Pack(folder);
                 var target = Path.GetFullPath(parse.GetValue(output) ?? $"{check.Manifest.Id}-{check.Manifest.Version}.tgz");
                 if (File.Exists(target))
@@ -35,25 +33,10 @@ internal static class PluginsPackCommand
                 {
                     file.Write(bundle);
                 }
-                foreach (var warning in check.Warnings)
-                {
-                    Console.Error.WriteLine("boxbot: warning: " + warning);
-                }
+                PluginChecks.Warn(check);
                 Console.Out.WriteLine($"{PluginBundle.Digest(bundle)}  {target} ({bundle.Length} bytes)");
                 return ExitCodes.Ok;
-            }
-            catch (Exception e) when (e is PluginArchiveException or PluginManifestException)
-            {
-                return Failures.Fail($"{folder}: {e.Message}");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return Failures.Fail($"{folder}: {e.Message}");
-            }
-            finally
-            {
-                Directory.Delete(scratch, recursive: true);
-            }
+            });
         });
         return command;
     }

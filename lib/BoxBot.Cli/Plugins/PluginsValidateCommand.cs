@@ -24,10 +24,8 @@ internal static class PluginsValidateCommand
             {
                 return Failures.Usage($"{target}: no such folder or file");
             }
-            var scratch = Directory.CreateTempSubdirectory("boxbot-plugin-check-").FullName;
-            try
+            return PluginChecks.Run(target, check =>
             {
-                var check = PluginBundle.Check(target, scratch);
                 if (parse.GetValue(json))
                 {
                     Console.Out.WriteLine(Json(check));
@@ -35,25 +33,10 @@ internal static class PluginsValidateCommand
                 else
                 {
                     Console.Out.Write(Text(check));
-                    foreach (var warning in check.Warnings)
-                    {
-                        Console.Error.WriteLine("boxbot: warning: " + warning);
-                    }
+                    PluginChecks.Warn(check);
                 }
                 return ExitCodes.Ok;
-            }
-            catch (Exception e) when (e is PluginArchiveException or PluginManifestException)
-            {
-                return Failures.Fail($"{target}: {e.Message}");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return Failures.Fail($"{target}: cannot be read: {e.Message}");
-            }
-            finally
-            {
-                Directory.Delete(scratch, recursive: true);
-            }
+            });
         });
         return command;
     }
