@@ -71,7 +71,7 @@ public class DevUpTests
         {
             await Task.Delay(100);
         }
-        Assert.That(pids, Has.None.Matches<int>(TestEnv.IsAlive), "PR_SET_PDEATHSIG takes the daemons down with their supervisor");
+        Assert.That(pids, Has.None.Matches<int>(TestEnv.IsAlive), "PR_SET_PDEATHSIG takes the daemons down with their supervisor, and the broker");
     }
 
     [Test]
@@ -205,6 +205,9 @@ public class DevUpTests
         using var doc = JsonDocument.Parse(stdout);
         var pids = doc.RootElement.GetProperty("daemons").EnumerateArray().Select(d => d.GetProperty("pid").GetInt32()).ToList();
         Assert.That(pids, Has.Count.EqualTo(5), dev.Log);
-        return pids;
+        // The household broker (nats-server) dev up started: its pid file.
+        var broker = int.Parse(File.ReadAllText(Path.Combine(_home, "state", "boxbot-nats", "nats.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(TestEnv.IsAlive(broker), Is.True);
+        return [.. pids, broker];
     }
 }

@@ -72,9 +72,19 @@ internal sealed class DevChildren : IAsyncDisposable
     /// <summary>The household broker's name in the prefixed log.</summary>
     public const string BrokerName = "nats";
 
+    /// <summary>util-linux's setpriv, which every Debian has: it sets the parent-death signal, then runs the broker.</summary>
+    private const string SetPriv = "/usr/bin/setpriv";
+
     private static Process StartBroker(Broker broker, PrefixedOutput output)
     {
-        var info = new ProcessStartInfo(broker.Executable, ["-c", broker.ConfigFile])
+        // nats-server cannot ask for a parent-death signal itself, as the daemons do: without one, a dev up killed with
+        // SIGKILL would leave the broker running. setpriv asks for SIGINT (the broker's clean exit) and execs it.
+        string[] command = [broker.Executable, "-c", broker.ConfigFile];
+        if (File.Exists(SetPriv))
+        {
+            command = [SetPriv, "--pdeathsig", "INT", "--", .. command];
+        }
+        var info = new ProcessStartInfo(command[0], command[1..])
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
