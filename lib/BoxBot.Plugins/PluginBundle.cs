@@ -5,9 +5,14 @@ using System.Text.RegularExpressions;
 
 namespace BoxBot.Plugins;
 
-/// <summary>A plugin checked as the box would install it: its manifest, its files, and (packed) its bundle's digest.</summary>
+/// <summary>A plugin checked as the box would install it: its manifest, its files, and its bundle (a folder packed) with its digest.</summary>
 /// <param name="Warnings">What will not stop an install but may be a mistake.</param>
-public sealed record PluginCheck(PluginManifest Manifest, int Files, long Bytes, string Digest, long BundleBytes, IReadOnlyList<string> Warnings);
+public sealed record PluginCheck(PluginManifest Manifest, int Files, long Bytes, byte[] Bundle, IReadOnlyList<string> Warnings)
+{
+    public string Digest => PluginBundle.Digest(Bundle);
+
+    public long BundleBytes => Bundle.LongLength;
+}
 
 /// <summary>
 /// Packs a plugin folder into a bundle (tar.gz, the plugin under one top-level folder named by its id, as the reference
@@ -94,7 +99,7 @@ public static partial class PluginBundle
                 warnings.Add($"{manifest.EntryPoint} has no @rpc() method: the plugin would offer no functions");
             }
             var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToList();
-            return new PluginCheck(manifest, files.Count, files.Sum(f => new FileInfo(f).Length), Digest(bundle), bundle.LongLength, warnings);
+            return new PluginCheck(manifest, files.Count, files.Sum(f => new FileInfo(f).Length), bundle, warnings);
         }
         finally
         {

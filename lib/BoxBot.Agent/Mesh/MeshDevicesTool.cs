@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using BoxBot.Agent.Conversations;
 using BoxBot.Agent.Tools;
 using BoxBot.Ipc;
 
@@ -36,7 +37,7 @@ public sealed class MeshDevicesTool(MeshCalls mesh) : AgentTool
             {
                 var described = await mesh.DescribeAsync(id, cancellationToken);
                 var text = described.Description is { } d ? d.GetRawText() : "{}";
-                return new ToolResult(Untrusted($"device {id}'s description", Cap(text)));
+                return new ToolResult(ConversationEngine.Untrusted($"device {id}'s description", Cap(text)));
             }
             var list = await mesh.DevicesAsync(cancellationToken);
             if (list.Devices.Count == 0)
@@ -49,7 +50,7 @@ public sealed class MeshDevicesTool(MeshCalls mesh) : AgentTool
                 lines.Append(device.DeviceId).Append(" (").Append(device.DeviceType ?? "type unknown").Append(", ")
                     .Append(device.Online ? "online" : "offline").Append("): ").AppendJoin(", ", device.Functions).Append('\n');
             }
-            return new ToolResult(Untrusted("the mesh's devices", Cap(lines.ToString())));
+            return new ToolResult(ConversationEngine.Untrusted("the mesh's devices", Cap(lines.ToString())));
         }
         catch (RpcException e)
         {
@@ -63,5 +64,4 @@ public sealed class MeshDevicesTool(MeshCalls mesh) : AgentTool
 
     internal static string Cap(string text) => text.Length <= MaxChars ? text : text[..MaxChars] + "… (cut)";
 
-    internal static string Untrusted(string source, string text) => Conversations.ConversationEngine.Untrusted(source, text);
 }

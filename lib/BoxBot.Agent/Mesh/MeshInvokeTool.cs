@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BoxBot.Agent.Conversations;
 using BoxBot.Agent.Tools;
 using BoxBot.Config;
 using BoxBot.Contracts;
@@ -104,10 +105,10 @@ public sealed class MeshInvokeTool(MeshCalls mesh, MeshSettings settings, Approv
         if (result.Error is { } error)
         {
             var message = error.Message.Length <= 500 ? error.Message : error.Message[..500] + "…";
-            return ToolResult.Error(MeshDevicesTool.Untrusted($"{device}'s error", $"{device}.{function} answered error {error.Code}: {message}"));
+            return ToolResult.Error(ConversationEngine.Untrusted($"{device}'s error", $"{device}.{function} answered error {error.Code}: {message}"));
         }
         var text = result.Result?.GetRawText() ?? "null";
         text = text.Length <= MaxResultChars ? text : text[..MaxResultChars] + "… (cut)";
-        return new ToolResult(MeshDevicesTool.Untrusted($"{device}.{function}'s result", text));
+        return new ToolResult(ConversationEngine.Untrusted($"{device}.{function}'s result", text));
     }
 }

@@ -29,18 +29,17 @@ internal static class MeshCheck
         {
             settings = context.Config.Mesh;
         }
+        // Only root reads the installed credentials folder; for anyone else it stays unknown, and the finding says so.
         bool? credentialSet = null;
-        try
+        if (context.IsRoot || context.Development)
         {
-            credentialSet = BrokerCredentials.Any(name => new FileInfo(Path.Combine(context.Paths.CredentialsDir, name)) is { Exists: true, Length: > 0 });
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Only root reads the installed credentials folder: unknown, said below.
-        }
-        if (!context.IsRoot && !context.Development)
-        {
-            credentialSet = null;
+            try
+            {
+                credentialSet = BrokerCredentials.Any(name => new FileInfo(Path.Combine(context.Paths.CredentialsDir, name)) is { Exists: true, Length: > 0 });
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
         }
         var details = status.Details;
         Uri? running = details?.GetValueOrDefault("mesh_url") is { } u && Uri.TryCreate(u, UriKind.Absolute, out var parsed) ? parsed : null;

@@ -23,7 +23,7 @@ internal static class PluginsPackCommand
             }
             return PluginChecks.Run(folder, check =>
             {
-                var bundle = PluginBundle.Pack(folder);
+                var bundle = check.Bundle; // the folder as Check packed it
                 var target = Path.GetFullPath(parse.GetValue(output) ?? $"{check.Manifest.Id}-{check.Manifest.Version}.tgz");
                 if (File.Exists(target))
                 {
@@ -34,7 +34,7 @@ internal static class PluginsPackCommand
                     file.Write(bundle);
                 }
                 PluginChecks.Warn(check);
-                Console.Out.WriteLine($"{PluginBundle.Digest(bundle)}  {target} ({bundle.Length} bytes)");
+                Console.Out.WriteLine($"{check.Digest}  {target} ({bundle.Length} bytes)");
                 return ExitCodes.Ok;
             });
         });
