@@ -20,5 +20,10 @@ done
 # up only as total > executed), so count everything that neither passed nor failed.
 skipped=$((total - passed - failed))
 ((skipped >= 0)) || skipped=0
+# Name what failed (a CI log is often read only from its tail): each failed test's name, from its result.
+for trx in "${trxs[@]}"; do
+    grep -o '<UnitTestResult [^>]*outcome="\(Failed\|Error\|Timeout\|Aborted\)"[^>]*>' "$trx" |
+        sed -n 's/.* testName="\([^"]*\)".*/failed: \1/p' || true
+done
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -17,6 +17,7 @@ public sealed record BoxBotConfig
     public PerceptionOptions Perception { get; init; } = PerceptionOptions.Default;
     public PluginHostOptions PluginHost { get; init; } = PluginHostOptions.Default;
     public MeshSettings Mesh { get; init; } = MeshSettings.Default;
+    public PluginsOptions Plugins { get; init; } = PluginsOptions.Default;
 
     /// <summary>The built-in defaults: what an empty or missing <c>boxbot.toml</c> gives.</summary>
     public static BoxBotConfig Default { get; } = new();

@@ -189,6 +189,22 @@ public sealed record PluginHostOptions(string SocketGroup)
     public static PluginHostOptions Default { get; } = new();
 }
 
+/// <summary>Plugins (<c>[plugins]</c>; docs/plugins.md).</summary>
+/// <param name="MaxPlugins">How many plugins may be installed at once.</param>
+/// <param name="AllowedHosts">Hosts (and their subdomains) plugins may be installed from by URL; empty: no URL installs.</param>
+/// <param name="RequireDigest">URL and mesh installs must name the bundle's sha256 digest.</param>
+public sealed record PluginsOptions(int MaxPlugins, IReadOnlyList<string> AllowedHosts, bool RequireDigest)
+{
+    public PluginsOptions() : this(32, [], true) { }
+
+    public static PluginsOptions Default { get; } = new();
+
+    public bool Equals(PluginsOptions? other) => other is not null && MaxPlugins == other.MaxPlugins && RequireDigest == other.RequireDigest
+        && AllowedHosts.SequenceEqual(other.AllowedHosts);
+
+    public override int GetHashCode() => HashCode.Combine(MaxPlugins, RequireDigest, AllowedHosts.Count);
+}
+
 /// <summary>Which broker the box's mesh connection uses.</summary>
 public enum MeshBroker
 {

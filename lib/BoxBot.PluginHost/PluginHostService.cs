@@ -5,6 +5,8 @@ using BoxBot.Ipc;
 using BoxBot.Linux;
 using BoxBot.Mesh.Broker;
 using BoxBot.PluginHost.Mesh;
+using BoxBot.PluginHost.Plugins;
+using BoxBot.Plugins;
 using Microsoft.Extensions.Logging;
 
 namespace BoxBot.PluginHost;
@@ -12,11 +14,16 @@ namespace BoxBot.PluginHost;
 /// <summary>
 /// The plugin host: the box on the Device Connect mesh (<c>[mesh]</c>; docs/mesh.md). The mesh being unreachable or
 /// misconfigured does not stop the daemon: <c>system.status</c> and <c>mesh.status</c> say why, and it keeps retrying.
-/// On <c>plugins.sock</c>: the mesh methods for the agent and admins, and the household broker's users for admins.
+/// On <c>plugins.sock</c>: the mesh methods for the agent and admins, the household broker's users for admins, and the
+/// plugins (<see cref="PluginManager"/>; each runs in the sandbox runner) for admins.
 /// </summary>
 public sealed class PluginHostService : IDaemonService
 {
     private MeshService? _mesh;
+    private PluginManager? _plugins;
+    private SandboxPlugins? _sandbox;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _starting = Task.CompletedTask;
     private int _disposed;
 
     public Task StartAsync(DaemonContext context, CancellationToken cancellationToken)
@@ -25,7 +32,16 @@ public sealed class PluginHostService : IDaemonService
         var settings = context.Config.Mesh;
         _mesh = new MeshService(settings, context.Paths, context.Credentials, log, TimeProvider.System, ReloadBroker(context.Paths, log));
         MapMethods(context.Server, context, _mesh);
+        var pluginLog = context.Loggers.CreateLogger("plugins");
+        _sandbox = new SandboxPlugins(context.Paths.SocketPath(Daemons.Sandbox));
+        var store = new PluginStore(Path.Combine(context.StateDir, "plugins"), context.Config.Plugins.MaxPlugins, TimeProvider.System);
+        _plugins = new PluginManager(store, _sandbox, context.Config.Plugins, pluginLog, TimeProvider.System);
+        _mesh.ExtraFunctions = _plugins.MeshFunctions;
+        _plugins.Changed = _mesh.RefreshFunctions;
+        _plugins.Publish = _mesh.PublishAsync;
+        PluginCommands.Map(context.Server, context, _plugins);
         _mesh.Start();
+        _starting = Task.Run(() => _plugins.StartAsync(_stop.Token));
         return Task.CompletedTask;
     }
 
@@ -162,9 +178,26 @@ public sealed class PluginHostService : IDaemonService
         {
             return;
         }
+        await _stop.CancelAsync();
+        try
+        {
+            await _starting;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        if (_plugins is not null)
+        {
+            await _plugins.DisposeAsync();
+        }
         if (_mesh is not null)
         {
             await _mesh.DisposeAsync();
         }
+        if (_sandbox is not null)
+        {
+            await _sandbox.DisposeAsync();
+        }
+        _stop.Dispose();
     }
 }

@@ -95,12 +95,27 @@ public static class PluginArchive
             {
                 ExtractTarGz(stream, writer);
             }
-            return new ExtractedPlugin(staging, writer.ManifestRoot());
+            var root = writer.ManifestRoot();
+            OpenModes(staging);
+            return new ExtractedPlugin(staging, root);
         }
         catch (Exception e) when (e is PluginArchiveException or InvalidDataException or EndOfStreamException or FormatException or IOException)
         {
             Directory.Delete(staging, recursive: true);
             throw e is PluginArchiveException ? e : new PluginArchiveException(null, "the archive is damaged: " + e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Readable by the confined plugin (which runs as another user): folders 0755, files 0644, set explicitly since a
+    /// daemon's umask (0077) narrows the modes files are created with.
+    /// </summary>
+    private static void OpenModes(string staging)
+    {
+        File.SetUnixFileMode(staging, DirectoryMode);
+        foreach (var entry in new DirectoryInfo(staging).EnumerateFileSystemInfos("*", SearchOption.AllDirectories))
+        {
+            entry.UnixFileMode = entry is DirectoryInfo ? DirectoryMode : FileMode;
         }
     }
 

@@ -46,6 +46,7 @@ public sealed class PluginStore
 {
     private const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode PrivateDirectory = Private | UnixFileMode.UserExecute;
+    private const UnixFileMode SharedDirectory = PrivateDirectory | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
     private const UnixFileMode OpenDirectory = PrivateDirectory | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
@@ -56,9 +57,14 @@ public sealed class PluginStore
         Root = Path.GetFullPath(root);
         MaxPlugins = maxPlugins;
         _time = time;
-        Directory.CreateDirectory(Root, PrivateDirectory);
+        // The sandbox runner reads installed and staged plugins (installed: its user is in this one's group); the
+        // records, audit log and anything else stay the owner's (0600).
+        Directory.CreateDirectory(Root, SharedDirectory);
         Directory.CreateDirectory(InstalledDir, OpenDirectory);
-        Directory.CreateDirectory(StagingDir, PrivateDirectory);
+        Directory.CreateDirectory(StagingDir, SharedDirectory);
+        File.SetUnixFileMode(Root, SharedDirectory);
+        File.SetUnixFileMode(InstalledDir, OpenDirectory);
+        File.SetUnixFileMode(StagingDir, SharedDirectory);
         _plugins = Load();
         // An install or removal cut short leaves a ".new-" or ".gone-" folder, or a plugin folder nothing records.
         foreach (var dir in Directory.EnumerateDirectories(InstalledDir))

@@ -20,6 +20,7 @@ public sealed class SandboxService : IDaemonService
     private SandboxLimits _limits = SandboxLimits.Default;
     private AgentSdkHost? _sdkHost;
     private DevEgress? _devEgress;
+    private PluginJobs? _plugins;
 
     public Task StartAsync(DaemonContext context, CancellationToken cancellationToken)
     {
@@ -55,6 +56,8 @@ public sealed class SandboxService : IDaemonService
             _unavailable = e.Message;
             log.LogError("sandbox jobs are refused until this is fixed: {Reason}", e.Message);
         }
+
+        _plugins = PluginJobs.Start(context, options);
 
         // Queued jobs wait for running ones; the call may last that long, and no longer.
         context.Server.Map(SandboxMethods.Run, CallerPolicy.Of(Principal.Root, Principal.User(Daemons.Agent.ServiceUser)),
@@ -163,6 +166,7 @@ public sealed class SandboxService : IDaemonService
         {
             details["cgroups"] = _runner.Cgroups;
         }
+        _plugins?.AddStatus(details);
     }
 
     public async ValueTask DisposeAsync()
@@ -170,6 +174,10 @@ public sealed class SandboxService : IDaemonService
         if (_devEgress is not null)
         {
             await _devEgress.DisposeAsync();
+        }
+        if (_plugins is not null)
+        {
+            await _plugins.DisposeAsync();
         }
         if (_runner is not null)
         {

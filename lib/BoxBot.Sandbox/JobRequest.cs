@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+using BoxBot.Sandbox.Plugins;
 using BoxBot.Sandbox.Sdk;
 
 namespace BoxBot.Sandbox;
@@ -24,4 +26,22 @@ public sealed record JobRequest
     /// Null: the job gets no channel, and every <c>bb</c> call raises its "not inside a job" SdkError.
     /// </summary>
     public ISdkHost? Sdk { get; init; }
+
+    /// <summary>
+    /// A plugin's process instead of a script: <see cref="Script"/> is ignored (the runtime's plugin runner runs), the
+    /// plugin's code and data folders are bound in, and <see cref="Channel"/> serves its socket.
+    /// </summary>
+    public JobPlugin? Plugin { get; init; }
+
+    /// <summary>
+    /// Serves the job's socket (descriptor 3) itself, once the launcher's handshake is done: a plugin's call channel.
+    /// Exclusive with <see cref="Sdk"/>. The task ends when the job closes its end or the token is cancelled.
+    /// </summary>
+    public Func<Socket, CancellationToken, Task>? Channel { get; init; }
+
+    /// <summary>
+    /// Keep only the last <see cref="SandboxLimits.OutputBytes"/> of stdout and stderr, each, instead of ending the job
+    /// when it writes more: a long-lived plugin's log.
+    /// </summary>
+    public bool KeepOutputTail { get; init; }
 }

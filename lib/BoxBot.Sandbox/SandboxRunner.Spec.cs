@@ -1,6 +1,7 @@
 using System.Text;
 using BoxBot.Contracts;
 using BoxBot.Sandbox.Internal;
+using BoxBot.Sandbox.Plugins;
 
 namespace BoxBot.Sandbox;
 
@@ -31,6 +32,18 @@ public sealed partial class SandboxRunner
     private SandboxLimits Check(JobRequest request)
     {
         ArgumentNullException.ThrowIfNull(request.Script);
+        if (request.Channel is not null && request.Sdk is not null)
+        {
+            throw new SandboxException("a job's socket is served either by an SDK host or by a channel, not both");
+        }
+        if (request.Plugin is { } plugin)
+        {
+            plugin.Validate();
+            if (_options.SdkRuntimePath is null)
+            {
+                throw new SandboxException("plugin processes need the SDK runtime (its device_connect_edge package runs them)");
+            }
+        }
         if (Encoding.UTF8.GetByteCount(request.Script) > MaxScriptBytes)
         {
             throw new SandboxRequestException($"the script is larger than {MaxScriptBytes / 1024} KiB");
@@ -55,7 +68,7 @@ public sealed partial class SandboxRunner
             }
         }
         var max = _options.Limits;
-        if (request.Timeout is { } t && (t <= TimeSpan.Zero || t > max.Wall))
+        if (request.Timeout is { } t && (t <= TimeSpan.Zero || (max.Wall != Timeout.InfiniteTimeSpan && t > max.Wall)))
         {
             throw new SandboxRequestException($"timeout {t.TotalSeconds} s is outside 0..{max.Wall.TotalSeconds} s (the configured maximum)");
         }
@@ -94,7 +107,7 @@ public sealed partial class SandboxRunner
     /// limits; its bootstrap waits on stdin for the <see cref="GoMessage"/> that brings the job's own.
     /// </summary>
     private JobSpec BuildSpec(string jobId, JobDirectory dir, string? script, IReadOnlyDictionary<string, string> secretEnv, SandboxLimits limits,
-        uint uid, uint gid, string sdkSocket, bool sdkToJob, JobCgroup? cgroup, bool warm, JobNetwork network)
+        uint uid, uint gid, string sdkSocket, bool sdkToJob, JobCgroup? cgroup, bool warm, JobNetwork network, JobPlugin? plugin)
     {
         var env = new Dictionary<string, string>
         {
@@ -108,6 +121,13 @@ public sealed partial class SandboxRunner
         foreach (var (name, value) in secretEnv)
         {
             env[name] = value;
+        }
+        if (plugin is not null)
+        {
+            foreach (var (name, value) in plugin.Environment())
+            {
+                env[name] = value;
+            }
         }
         var runtime = _options.SdkRuntimePath is { } r ? Path.GetFullPath(r) : null;
         if (runtime is not null)
@@ -183,6 +203,10 @@ public sealed partial class SandboxRunner
             VenvHost = venv,
             VenvInJob = VenvInJob,
             WaitForGo = warm,
+            PluginCodeHost = plugin is null ? null : Path.GetFullPath(plugin.CodeHost),
+            PluginCodeInJob = JobPlugin.CodeInJob,
+            PluginDataHost = plugin?.DataHost is { } data ? Path.GetFullPath(data) : null,
+            PluginDataInJob = JobPlugin.DataInJob,
         };
     }
 }

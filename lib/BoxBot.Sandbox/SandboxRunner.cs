@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using BoxBot.Linux;
 using BoxBot.Sandbox.Internal;
+using BoxBot.Sandbox.Plugins;
 using BoxBot.Sandbox.Sdk;
 using BoxBot.Sandbox.Seccomp;
 using Microsoft.Extensions.Logging;
@@ -121,6 +123,25 @@ public sealed partial class SandboxRunner : IAsyncDisposable
         _jobUser = euid == 0 ? (user.Uid, user.Gid) : (euid, LinuxProcess.EffectiveGid);
     }
 
+    /// <summary>
+    /// Makes <paramref name="path"/> a folder only the job user may use (0700, owned by it): a plugin's data folder, which
+    /// its process writes and which outlives it.
+    /// </summary>
+    public void PrepareDataFolder(string path)
+    {
+        if (_jobUser is null)
+        {
+            Validate();
+        }
+        var (uid, gid) = _jobUser!.Value;
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (LinuxFile.LStat(path) is { IsDirectory: true } stat && (stat.Uid != uid || stat.Gid != gid))
+        {
+            LinuxFile.ChangeOwner(path, uid, gid);
+        }
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
     public async Task<JobResult> RunAsync(JobRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -182,7 +203,7 @@ public sealed partial class SandboxRunner : IAsyncDisposable
 
     private async Task<JobResult> RunOneAsync(JobRequest request, SandboxLimits limits, CancellationToken cancellationToken)
     {
-        if (request.Network == JobNetwork.None)
+        if (request.Network == JobNetwork.None && request.Plugin is null && request.Channel is null)
         {
             while (TakeWarm() is { } warm)
             {
@@ -194,8 +215,9 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             }
         }
         var coldClock = Stopwatch.StartNew();
-        var job = await Task.Run(() => StartJob(request.Script, SecretEnvironment(request), limits, request.Sdk is not null, request.Sdk,
-            request.Network, warm: false, cancellationToken), CancellationToken.None);
+        var job = await Task.Run(() => StartJob(request.Plugin is null ? request.Script : JobPlugin.Script, SecretEnvironment(request), limits,
+            request.Sdk is not null || request.Channel is not null, request.Sdk, request.Network, warm: false, cancellationToken,
+            request.Plugin, request.Channel, request.KeepOutputTail), CancellationToken.None);
         return await FinishAsync(job, limits, coldClock, cancellationToken);
     }
 
@@ -206,7 +228,8 @@ public sealed partial class SandboxRunner : IAsyncDisposable
     /// (a warm one's without a host yet), spec. A warm job remembers the venv it was started with.
     /// </summary>
     private StartedJob StartJob(string? script, IReadOnlyDictionary<string, string> secretEnv, SandboxLimits limits, bool sdkChannel, ISdkHost? sdkHost,
-        JobNetwork network, bool warm, CancellationToken cancellationToken)
+        JobNetwork network, bool warm, CancellationToken cancellationToken, JobPlugin? plugin = null, Func<Socket, CancellationToken, Task>? channel = null,
+        bool keepOutputTail = false)
     {
         var jobId = NewJobId();
         var (uid, gid) = _jobUser!.Value;
@@ -219,9 +242,9 @@ public sealed partial class SandboxRunner : IAsyncDisposable
             cgroup = CreateCgroup(jobId, limits);
             // Every job has the socket (the handshake hands the runner its workspace); a warm job's host comes at go.
             sdk = SdkChannel.Open(dir.Path, dir.Workspace, WorkspaceInJob, _options.EgressSocket, sdkHost, attachNow: !warm,
-                _logger, jobId, cancellationToken);
-            var spec = BuildSpec(jobId, dir, script, secretEnv, limits, uid, gid, sdk.SocketPath, sdkChannel, cgroup, warm, network);
-            var process = JobProcess.Start(_options.LauncherPath, spec, dir.Path, limits.OutputBytes);
+                _logger, jobId, cancellationToken, channel);
+            var spec = BuildSpec(jobId, dir, script, secretEnv, limits, uid, gid, sdk.SocketPath, sdkChannel, cgroup, warm, network, plugin);
+            var process = JobProcess.Start(_options.LauncherPath, spec, dir.Path, limits.OutputBytes, keepOutputTail);
             return new StartedJob(jobId, dir, cgroup, sdk, process, warm, venvStamp) { HasSdk = sdkChannel };
         }
         catch

@@ -37,7 +37,7 @@ public class ConfigErrorTests
         var ex = LoadFails("\n[webhok]\nport = 1\n", out var path);
 
         Assert.That(ex.Message, Is.EqualTo(
-            $"{path}:2:1: webhok: unknown section (known sections: agent, agent.llm, box, ipc, mesh, mesh.policy, mesh.policy.admin, mesh.policy.device, mesh.policy.user, perception, plugin-host, sandbox, webhook, whatsapp)"));
+            $"{path}:2:1: webhok: unknown section (known sections: agent, agent.llm, box, ipc, mesh, mesh.policy, mesh.policy.admin, mesh.policy.device, mesh.policy.user, perception, plugin-host, plugins, sandbox, webhook, whatsapp)"));
     }
 
     [Test]
@@ -174,6 +174,20 @@ public class ConfigErrorTests
         var c = ConfigLoader.Parse($"[mesh]\nurl = \"{value}\"\n", "t.toml").Config;
 
         Assert.That(c.Mesh.Url, Is.EqualTo(new Uri(value)));
+    }
+
+    [Test]
+    public void Plugins_settings_are_read_and_a_host_that_is_not_a_host_name_is_refused()
+    {
+        var c = ConfigLoader.Parse("[plugins]\nmax_plugins = 4\nallowed_hosts = [\"Plugins.Example.org\"]\nrequire_digest = false\n", "t.toml").Config;
+        Assert.That((c.Plugins.MaxPlugins, c.Plugins.AllowedHosts.Single(), c.Plugins.RequireDigest), Is.EqualTo((4, "plugins.example.org", false)));
+
+        foreach (var bad in new[] { "https://plugins.example.org", "plugins.example.org:443", "*.example.org", "" })
+        {
+            var ex = LoadFails($"[plugins]\nallowed_hosts = [\"{bad}\"]\n");
+            Assert.That(ex.Message, Does.Contain($"plugins.allowed_hosts: holds \"{bad}\": each entry is a host name"), bad);
+        }
+        Assert.That(LoadFails("[plugins]\nmax_plugins = 0\n").Message, Does.Contain("plugins.max_plugins"));
     }
 
     [TestCase("agent", "socket_group", "Boxbot")]

@@ -66,7 +66,25 @@ internal sealed partial class ConfigBinder(
         Perception = new PerceptionOptions(Group("perception.socket_group", f.Perception.SocketGroup)),
         PluginHost = new PluginHostOptions(Group("plugin-host.socket_group", f.PluginHost.SocketGroup)),
         Mesh = Mesh(f.Mesh),
+        Plugins = new PluginsOptions(
+            Int("plugins.max_plugins", f.Plugins.MaxPlugins, 1, 256),
+            Hosts("plugins.allowed_hosts", f.Plugins.AllowedHosts),
+            Bool("plugins.require_digest", f.Plugins.RequireDigest)),
     };
+
+    // Host names as a URL names them: letters, digits, '-' and dots; a subdomain of one is allowed too.
+    private List<string> Hosts(string key, List<string> hosts)
+    {
+        Known(key);
+        foreach (var host in hosts)
+        {
+            if (!HostName().IsMatch(host))
+            {
+                Fail(key, $"holds \"{host}\": each entry is a host name such as plugins.example.org (no scheme, port or path)");
+            }
+        }
+        return [.. hosts.Select(h => h.ToLowerInvariant())];
+    }
 
     public static string Format(MeshBroker broker) => broker.ToString().ToLowerInvariant();
 
@@ -362,6 +380,9 @@ internal sealed partial class ConfigBinder(
             throw new InvalidOperationException($"ConfigBinder reads '{key}', which the config model does not define");
         }
     }
+
+    [GeneratedRegex("^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex HostName();
 
     [GeneratedRegex("^[a-z_][a-z0-9_-]{0,31}$", RegexOptions.CultureInvariant)]
     private static partial Regex GroupName();

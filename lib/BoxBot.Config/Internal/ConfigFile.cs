@@ -20,6 +20,7 @@ internal sealed class ConfigFile
     [JsonPropertyName("perception")] public SocketSection Perception { get; set; } = new();
     [JsonPropertyName("plugin-host")] public PluginHostSection PluginHost { get; set; } = new();
     [JsonPropertyName("mesh")] public MeshSection Mesh { get; set; } = new();
+    [JsonPropertyName("plugins")] public PluginsSection Plugins { get; set; } = new();
 }
 
 internal sealed class BoxSection
@@ -109,6 +110,13 @@ internal sealed class WhatsAppSection
 internal sealed class PluginHostSection
 {
     [JsonPropertyName("socket_group")] public string SocketGroup { get; set; } = PluginHostOptions.Default.SocketGroup;
+}
+
+internal sealed class PluginsSection
+{
+    [JsonPropertyName("max_plugins")] public long MaxPlugins { get; set; } = PluginsOptions.Default.MaxPlugins;
+    [JsonPropertyName("allowed_hosts")] public List<string> AllowedHosts { get; set; } = [];
+    [JsonPropertyName("require_digest")] public bool RequireDigest { get; set; } = PluginsOptions.Default.RequireDigest;
 }
 
 internal sealed class MeshSection

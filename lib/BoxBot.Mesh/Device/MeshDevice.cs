@@ -56,8 +56,9 @@ public sealed class MeshDevice : IAsyncDisposable
 
     private readonly MeshClient _client;
     private readonly string _tenant;
-    private readonly DeviceSpec _spec;
-    private readonly Dictionary<string, (FunctionSpec Spec, JsonDocument Schema, DeviceFunctionHandler Handler)> _functions;
+    private readonly DeviceSpec _base;
+    private volatile DeviceSpec _spec;
+    private volatile Dictionary<string, Function> _functions;
     private readonly MeshDeviceOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -78,22 +79,59 @@ public sealed class MeshDevice : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(handlers);
         _client = client;
         _tenant = tenant;
+        _base = spec;
         _spec = spec;
         _options = options;
         _logger = logger;
         _time = time;
         _limiter = new CallerLimiter(options.CallsPerCallerPerMinute, options.CallsPerMinute, time);
         _slots = new SemaphoreSlim(options.MaxConcurrentCalls);
-        _functions = new Dictionary<string, (FunctionSpec, JsonDocument, DeviceFunctionHandler)>(StringComparer.Ordinal);
+        _functions = new Dictionary<string, Function>(StringComparer.Ordinal);
         foreach (var f in spec.Functions)
         {
             if (!handlers.TryGetValue(f.Name, out var handler))
             {
                 throw new ArgumentException($"function {f.Name} of device {spec.DeviceId} has no handler", nameof(handlers));
             }
-            _functions.Add(f.Name, (f, JsonDocument.Parse(f.ParametersSchema), handler));
+            _functions.Add(f.Name, new Function(f, JsonDocument.Parse(f.ParametersSchema), handler, null));
         }
     }
+
+    /// <summary>One function of the device: its advertised spec, its parsed schema, its handler and time limit (null: the device's).</summary>
+    private sealed record Function(FunctionSpec Spec, JsonDocument Schema, DeviceFunctionHandler Handler, TimeSpan? Timeout);
+
+    /// <summary>
+    /// Sets the functions the device offers beyond those it was made with (a loaded plugin's), each with its own time
+    /// limit, and registers again so the registry and presence listeners see the change. A name the device already has is
+    /// refused. Calls in flight finish with the handler they started with.
+    /// </summary>
+    public void SetExtraFunctions(IReadOnlyList<(FunctionSpec Spec, DeviceFunctionHandler Handler, TimeSpan Timeout)> extra)
+    {
+        ArgumentNullException.ThrowIfNull(extra);
+        var functions = new Dictionary<string, Function>(StringComparer.Ordinal);
+        foreach (var f in _base.Functions)
+        {
+            functions.Add(f.Name, _functions[f.Name] with { });
+        }
+        foreach (var (spec, handler, timeout) in extra)
+        {
+            if (!functions.TryAdd(spec.Name, new Function(spec, JsonDocument.Parse(spec.ParametersSchema), handler, timeout)))
+            {
+                throw new ArgumentException($"device {_base.DeviceId} already has a function named {spec.Name}", nameof(extra));
+            }
+        }
+        _spec = _base with { Functions = [.. _base.Functions, .. extra.Select(e => e.Spec)] };
+        _functions = functions;
+        OnReconnected();
+        if (_cmd is not null && !_stop.IsCancellationRequested)
+        {
+            // Listeners without a registry learn the change now, not at the next presence.
+            _ = PublishQuietlyAsync(MeshSubjects.Presence(_tenant, _spec.DeviceId), Presence(), _stop.Token);
+        }
+    }
+
+    /// <summary>The functions the device offers now.</summary>
+    public IReadOnlyList<FunctionSpec> Functions => _spec.Functions;
 
     public string DeviceId => _spec.DeviceId;
 
@@ -174,10 +212,7 @@ public sealed class MeshDevice : IAsyncDisposable
         catch (Exception e) when (e is OperationCanceledException or TimeoutException)
         {
         }
-        foreach (var f in _functions.Values)
-        {
-            f.Schema.Dispose();
-        }
+        // Schemas are left to the collector: a replaced function table may still be in use by a call in flight.
         _stop.Dispose();
         _slots.Dispose();
         _registerNow.Dispose();
@@ -287,7 +322,8 @@ public sealed class MeshDevice : IAsyncDisposable
         byte[] reply;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop))
         {
-            timeout.CancelAfter(_options.HandlerTimeout);
+            var limit = function.Timeout ?? _options.HandlerTimeout;
+            timeout.CancelAfter(limit);
             try
             {
                 var result = await function.Handler(new DeviceCall(request.Method, parameters.RootElement, caller, request.MetaJson), timeout.Token);
@@ -301,7 +337,7 @@ public sealed class MeshDevice : IAsyncDisposable
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stop.IsCancellationRequested)
             {
-                reply = Failure(request, $"no result within {_options.HandlerTimeout.TotalSeconds:0.#} s");
+                reply = Failure(request, $"no result within {limit.TotalSeconds:0.#} s");
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -45,6 +45,38 @@ internal sealed class MeshService : IAsyncDisposable
         _identity = new MeshIdentity(settings.Tenant, settings.EffectiveBoxId);
     }
 
+    /// <summary>The box device's functions beyond its own (loaded plugins'), given the names it has already.</summary>
+    public Func<IReadOnlySet<string>, IReadOnlyList<(FunctionSpec Spec, DeviceFunctionHandler Handler, TimeSpan Timeout)>>? ExtraFunctions { get; set; }
+
+    /// <summary>Offers the current <see cref="ExtraFunctions"/> on the box device (and registers again), when connected.</summary>
+    public void RefreshFunctions()
+    {
+        if (_connected is { } c && ExtraFunctions is { } extra)
+        {
+            c.Box.SetExtraFunctions(extra(c.Devices.BoxSpec.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal)));
+        }
+    }
+
+    /// <summary>Publishes event <paramref name="name"/> from the box device with <paramref name="payloadJson"/>'s members as its params.</summary>
+    public async Task PublishAsync(string name, string payloadJson)
+    {
+        if (_connected is not { } c || !MeshSubjects.IsValidToken(name))
+        {
+            return;
+        }
+        using var payload = JsonDocument.Parse(payloadJson);
+        await c.Box.PublishEventAsync(name, w =>
+        {
+            foreach (var member in payload.RootElement.EnumerateObject())
+            {
+                if (member.Name is not ("event_id" or "ts" or "device_id"))
+                {
+                    member.WriteTo(w);
+                }
+            }
+        });
+    }
+
     public string State => _connected is { Client.IsConnected: false } ? "reconnecting" : _state;
 
     public MeshIdentity Identity => _identity;
@@ -77,6 +109,10 @@ internal sealed class MeshService : IAsyncDisposable
                 var devices = new BoxDevices(plan.Identity, _settings, _paths, plan.Authority, _time);
                 var options = new MeshDeviceOptions { CallsPerCallerPerMinute = _settings.CallsPerCallerPerMinute, CallsPerMinute = _settings.CallsPerMinute };
                 var box = new MeshDevice(client, plan.Identity.Tenant, devices.BoxSpec, devices.BoxHandlers(), options, _log, _time);
+                if (ExtraFunctions is { } extra)
+                {
+                    box.SetExtraFunctions(extra(devices.BoxSpec.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal)));
+                }
                 // The admin device only where boxbot's own broker lets nobody but admin users call it: a remote broker's
                 // permissions are not the box's to know (a Device Connect portal lets every member of the tenant call any device).
                 var admin = plan.Authority is null ? null
@@ -200,7 +236,9 @@ internal sealed class MeshService : IAsyncDisposable
             }
         }
         var device = await c.Directory.DescribeAsync(request.DeviceId, cancellationToken);
-        var advertised = device?.Functions().FirstOrDefault(f => f.Name == request.Function);
+        // Not FirstOrDefault on the tuples: its default is a tuple of nulls, not "none".
+        var advertised = device?.Functions().Where(f => f.Name == request.Function)
+            .Select(f => ((string Name, string Description, string ParametersJson)?)f).FirstOrDefault();
         if (device is not null && device.DescriptionJson is not null && advertised is null)
         {
             throw new RpcException(RpcErrorCodes.InvalidParams,

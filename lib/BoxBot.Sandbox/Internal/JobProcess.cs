@@ -34,11 +34,11 @@ internal sealed class JobProcess : IDisposable
     private int _hostPid;
     private bool _brokenStdin;
 
-    private JobProcess(Process process, int outputBytes)
+    private JobProcess(Process process, int outputBytes, bool keepTail)
     {
         _process = process;
-        _stdout = CaptureAsync(process.StandardOutput.BaseStream, outputBytes);
-        _stderr = CaptureAsync(process.StandardError.BaseStream, outputBytes);
+        _stdout = CaptureAsync(process.StandardOutput.BaseStream, outputBytes, keepTail);
+        _stderr = CaptureAsync(process.StandardError.BaseStream, outputBytes, keepTail);
     }
 
     public bool HasExited => _process.HasExited;
@@ -57,7 +57,7 @@ internal sealed class JobProcess : IDisposable
     internal static readonly string[] UserNamespace = ["--user", "--map-current-user", "--keep-caps"];
 
     /// <summary>Starts the launcher in fresh namespaces (<see cref="Namespaces"/>, and <see cref="UserNamespace"/> for <see cref="JobSpec.UserNamespace"/>) and sends it the spec.</summary>
-    public static JobProcess Start(string launcher, JobSpec spec, string workingDirectory, int outputBytes)
+    public static JobProcess Start(string launcher, JobSpec spec, string workingDirectory, int outputBytes, bool keepTail = false)
     {
         var info = new ProcessStartInfo(Unshare)
         {
@@ -91,7 +91,7 @@ internal sealed class JobProcess : IDisposable
             process.Dispose();
             throw new SandboxException("could not start " + Unshare);
         }
-        var job = new JobProcess(process, outputBytes);
+        var job = new JobProcess(process, outputBytes, keepTail);
         var json = JsonSerializer.SerializeToUtf8Bytes(spec, JobSpecJsonContext.Default.JobSpec);
         job._stdin = job.WriteStdinAsync(JobSpecFraming.Frame(json), close: !spec.WaitForGo);
         return job;
@@ -174,15 +174,32 @@ internal sealed class JobProcess : IDisposable
         }
     }
 
-    private async Task<(byte[], bool)> CaptureAsync(Stream stream, int cap)
+    /// <summary>
+    /// Reads one of the job's output pipes until it closes: up to <paramref name="cap"/> bytes, then the job is ended; or,
+    /// with <paramref name="keepTail"/> (a long-lived plugin), only its last <paramref name="cap"/> bytes are kept.
+    /// </summary>
+    private async Task<(byte[], bool)> CaptureAsync(Stream stream, int cap, bool keepTail)
     {
         var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
+        var dropped = false;
         try
         {
             int n;
             while ((n = await stream.ReadAsync(chunk)) > 0)
             {
+                if (keepTail)
+                {
+                    buffer.Write(chunk, 0, n);
+                    if (buffer.Length > 2L * cap)
+                    {
+                        var tail = buffer.GetBuffer().AsSpan((int)buffer.Length - cap, cap).ToArray();
+                        buffer.SetLength(0);
+                        buffer.Write(tail);
+                        dropped = true;
+                    }
+                    continue;
+                }
                 var room = cap - (int)buffer.Length;
                 buffer.Write(chunk, 0, Math.Min(room, n));
                 if (n > room)
@@ -196,7 +213,11 @@ internal sealed class JobProcess : IDisposable
         {
             // The pipe broke because the job was killed: keep what arrived.
         }
-        return (buffer.ToArray(), false);
+        if (keepTail && buffer.Length > cap)
+        {
+            return (buffer.GetBuffer().AsSpan((int)buffer.Length - cap, cap).ToArray(), true);
+        }
+        return (buffer.ToArray(), dropped);
     }
 
     private void Kill(KillReason reason)

@@ -62,6 +62,24 @@ internal static class JobRoot
             // Approved packages: extension modules are mapped executable, so not noexec.
             BindAt(root, spec.VenvHost, "venv_host", spec.VenvInJob, "venv_in_job", 0);
         }
+        if (spec.PluginCodeHost is not null)
+        {
+            // A plugin's code: read by the interpreter, never executed as a program.
+            BindAt(root, spec.PluginCodeHost, "plugin_code_host", spec.PluginCodeInJob, "plugin_code_in_job", MS_NOEXEC);
+        }
+        if (spec.PluginDataHost is not null)
+        {
+            // The plugin's own folder that outlives its process: the only writable place beside the workspace.
+            var data = root + RequireAbsolute(spec.PluginDataInJob, "plugin_data_in_job");
+            if (Exists(data))
+            {
+                throw new LaunchFailure("plugin_data_in_job " + spec.PluginDataInJob + " is already taken in the job's root");
+            }
+            Directory.CreateDirectory(data);
+            var source = RequireAbsolute(spec.PluginDataHost, "plugin_data_host");
+            Check(mount(source, data, null, MS_BIND, null), "bind " + source);
+            Check(mount(null, data, null, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | KeptFlags(data), null), "remount " + source);
+        }
         if (!Exists(root + "/bin"))
         {
             File.CreateSymbolicLink(root + "/bin", "usr/bin");

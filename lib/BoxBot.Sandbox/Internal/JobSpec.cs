@@ -106,6 +106,16 @@ internal sealed record JobSpec
 
     [JsonPropertyName("venv_in_job")] public string VenvInJob { get; init; } = "/opt/boxbot/venv";
 
+    /// <summary>A plugin's code folder, bound read-only (and noexec) at <see cref="PluginCodeInJob"/>, or null.</summary>
+    [JsonPropertyName("plugin_code_host")] public string? PluginCodeHost { get; init; }
+
+    [JsonPropertyName("plugin_code_in_job")] public string PluginCodeInJob { get; init; } = "/plugin";
+
+    /// <summary>A plugin's own data folder, bound read-write (nosuid, nodev, noexec) at <see cref="PluginDataInJob"/>, or null.</summary>
+    [JsonPropertyName("plugin_data_host")] public string? PluginDataHost { get; init; }
+
+    [JsonPropertyName("plugin_data_in_job")] public string PluginDataInJob { get; init; } = "/data";
+
     /// <summary>
     /// A warm job: started before there is a job for it, fully confined, its bootstrap blocked reading stdin.
     /// The launcher leaves stdin open; the runner later writes the go message (the job's secrets and limits) and closes it.

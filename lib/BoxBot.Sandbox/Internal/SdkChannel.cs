@@ -39,6 +39,7 @@ internal sealed class SdkChannel : IDisposable
     private EgressRelay? _relay;
     private SdkSession? _session;
     private int _connected;
+    private Func<Socket, CancellationToken, Task>? _raw;
 
     private SdkChannel(string path, Socket listener, string workspaceInLauncher, string workspaceInJob, string? egressSocket, ILogger logger, string jobId, CancellationToken ct)
     {
@@ -67,7 +68,7 @@ internal sealed class SdkChannel : IDisposable
     /// the one <see cref="Attach"/> names later. <paramref name="egressSocket"/>: where a network "internet" job's connections go.
     /// </summary>
     public static SdkChannel Open(string dir, string workspaceInLauncher, string workspaceInJob, string? egressSocket, ISdkHost? host, bool attachNow,
-        ILogger logger, string jobId, CancellationToken ct)
+        ILogger logger, string jobId, CancellationToken ct, Func<Socket, CancellationToken, Task>? raw = null)
     {
         var path = dir + "/" + SocketName;
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -81,7 +82,7 @@ internal sealed class SdkChannel : IDisposable
             listener.Dispose();
             throw new SandboxException($"listening on {path} for the job's socket: {e.Message}");
         }
-        var channel = new SdkChannel(path, listener, workspaceInLauncher, workspaceInJob, egressSocket, logger, jobId, ct);
+        var channel = new SdkChannel(path, listener, workspaceInLauncher, workspaceInJob, egressSocket, logger, jobId, ct) { _raw = raw };
         if (attachNow)
         {
             channel.Attach(host);
@@ -149,6 +150,11 @@ internal sealed class SdkChannel : IDisposable
             }
             Volatile.Write(ref _connected, 1);
             _ready.TrySetResult(true);
+            if (_raw is not null)
+            {
+                await ServeRawAsync(connection, _raw);
+                return;
+            }
             ISdkHost? host;
             try
             {
@@ -196,6 +202,18 @@ internal sealed class SdkChannel : IDisposable
         {
             _logger.LogWarning(SandboxLogEvents.HandshakeFailed, "job {JobId}: handshake with the launcher (pid {Pid}) failed: {Message}", _jobId, pid, e.Message);
             return false;
+        }
+    }
+
+    private async Task ServeRawAsync(Socket connection, Func<Socket, CancellationToken, Task> raw)
+    {
+        try
+        {
+            await raw(connection, _stop.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
+        {
+            // The job ended or was stopped: its channel ends with it.
         }
     }
 

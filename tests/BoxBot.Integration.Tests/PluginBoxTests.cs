@@ -1,0 +1,416 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using BoxBot.Mesh;
+using BoxBot.Mesh.Credentials;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BoxBot.Integration.Tests;
+
+/// <summary>
+/// Plugins on a whole box (`boxbot dev up`, the published executables, its household broker): the reference's hello-world
+/// and demo plugins (written from their facts) installed with the CLI, loaded into their confined processes in the
+/// sandbox runner and called over the mesh; a plugin that tries to get out, each attempt confined and reported while the
+/// others keep serving; archives, digests and capabilities that are refused leave nothing installed.
+/// </summary>
+public class PluginBoxTests
+{
+    private const string Box = "den";
+    private DevBox _box = null!;
+    private string _plugins = "";
+    private MeshClient _watcher = null!;
+    private readonly ConcurrentQueue<(string Subject, string Body)> _events = new();
+    private CancellationTokenSource _stop = new();
+
+    [OneTimeSetUp]
+    public async Task StartBox()
+    {
+        _box = new DevBox(TestEnv.TempDir("plugin-box"));
+        await _box.StartAsync($"[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n[mesh]\nbox_id = \"{Box}\"\n");
+        await WaitAsync(() => _box.Boxbot(["mesh", "status"]).ExitCode == 0);
+        _plugins = Directory.CreateDirectory(Path.Combine(_box.Home, "plugin-src")).FullName;
+        var keys = Directory.CreateDirectory(Path.Combine(_box.Home, "keys")).FullName;
+        var (code, _, stderr) = _box.Boxbot(["mesh", "admin", "add", "watcher", "--out", keys]);
+        Assert.That(code, Is.Zero, stderr);
+        var portal = PortalCredentials.Parse(File.ReadAllText(Path.Combine(keys, "watcher.creds.json")), "watcher", keys);
+        _watcher = await MeshClient.ConnectAsync(MeshOptions.For(portal.Urls[0]) with
+        {
+            Jwt = portal.Jwt,
+            Seed = portal.Seed,
+            InboxPrefix = "_INBOX_watcher",
+            Name = "watcher",
+        }, NullLogger.Instance);
+        var events = await _watcher.SubscribeLiveAsync(MeshSubjects.Device(portal.Tenant, Box, "event") + ".*");
+        _ = Task.Run(async () =>
+        {
+            await foreach (var message in events.ReadAllAsync(_stop.Token))
+            {
+                _events.Enqueue((message.Subject, Encoding.UTF8.GetString(message.Data.Span)));
+            }
+        });
+        Write("hello-world", HelloWorldManifest, HelloWorldCode);
+        Write("demo", DemoManifest, DemoCode);
+        Write("prober", """{"id": "prober", "version": "1", "entry_point": "capability.py", "class_name": "Prober", "capabilities": {"timeout_s": 2, "memory_mib": 64}}""", ProberCode);
+        Write("leaver", """{"id": "leaver", "version": "2", "entry_point": "capability.py", "class_name": "Prober"}""", ProberCode);
+        // hello-world serves throughout: the other tests check that it keeps answering while they break things.
+        (code, _, stderr) = _box.Boxbot(["plugins", "install", Path.Combine(_plugins, "hello-world")]);
+        Assert.That(code, Is.Zero, stderr);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopBox()
+    {
+        await _stop.CancelAsync();
+        if (_watcher is not null)
+        {
+            await _watcher.DisposeAsync();
+        }
+        _box?.Dispose();
+    }
+
+    [Test]
+    public async Task The_reference_examples_install_load_and_answer_over_the_mesh()
+    {
+        var (code, stdout, stderr) = _box.Boxbot(["plugins", "info", "hello-world"]);
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(stdout, Does.StartWith("hello-world 0.1.0: running").And.Contain("functions  hello_world"));
+
+        // The demo as a bundle, the way it travels; a local install prints the digest it computed.
+        var bundle = Path.Combine(_box.Home, "demo.tgz");
+        Assert.That(_box.Boxbot(["plugins", "pack", Path.Combine(_plugins, "demo"), "--out", bundle]).ExitCode, Is.Zero);
+        (code, stdout, stderr) = _box.Boxbot(["plugins", "install", "--bundle", bundle]);
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(stdout, Does.StartWith("installed demo 0.1.0: running").And.Contain("functions  echo, ping"));
+        Assert.That(stderr, Does.Match("demo 0.1.0: sha256:[0-9a-f]{64}"));
+
+        Assert.That(Invoke("hello_world", """{"name": "plugin"}""").GetProperty("message").GetString(), Is.EqualTo("Hello, plugin!"));
+        Assert.That(Invoke("hello-world.hello_world").GetProperty("message").GetString(), Is.EqualTo("Hello, world!"));
+        Assert.That(JsonSerializer.Serialize(Invoke("demo.ping")), Is.EqualTo("""{"pong":true,"plugin":"demo"}"""));
+        // State persists between calls, as in the reference: one process serves them all.
+        Assert.That(Invoke("echo", """{"message": "a"}""").GetProperty("tick").GetInt32(), Is.EqualTo(1));
+        Assert.That(Invoke("demo.echo", """{"message": "b"}""").GetProperty("tick").GetInt32(), Is.EqualTo(2));
+
+        // The box advertises them with the reference's schemas.
+        (code, stdout, stderr) = _box.Boxbot(["mesh", "describe", Box, "--json"]);
+        Assert.That(code, Is.Zero, stderr);
+        var functions = JsonDocument.Parse(stdout).RootElement.GetProperty("description").GetProperty("capabilities").GetProperty("functions")
+            .EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => JsonSerializer.Serialize(f.GetProperty("parameters")));
+        Assert.That(functions.Keys, Is.SupersetOf(new[] { "hello_world", "hello-world.hello_world", "echo", "demo.echo", "ping", "demo.ping", "get_status" }));
+        Assert.That(functions["hello_world"], Is.EqualTo("""{"type":"object","properties":{"name":{"type":"string","description":"Name to greet (default: world).","default":"world"}},"required":[]}"""));
+
+        await WaitAsync(() => _events.Any(e => e.Subject.EndsWith(".event.plugin_loaded", StringComparison.Ordinal) && e.Body.Contains("\"plugin_id\":\"demo\"")));
+        var loaded = _events.First(e => e.Body.Contains("\"plugin_id\":\"demo\"")).Body;
+        Assert.That(JsonDocument.Parse(loaded).RootElement.GetProperty("params").GetProperty("functions").EnumerateArray().Select(f => f.GetString()),
+            Is.EquivalentTo(new[] { "echo", "ping" }));
+
+        (code, stdout, _) = _box.Boxbot(["plugins", "list"]);
+        Assert.That(code, Is.Zero);
+        Assert.That(stdout, Does.Match(@"demo\s+0\.1\.0\s+running\s+echo, ping"));
+    }
+
+    [Test]
+    public async Task A_plugin_that_tries_to_get_out_is_confined_reported_and_the_others_keep_serving()
+    {
+        var (code, _, stderr) = _box.Boxbot(["plugins", "install", Path.Combine(_plugins, "prober")]);
+        Assert.That(code, Is.Zero, stderr);
+
+        // The box's files: its credentials, state and config are not in the plugin's world; its own code is read-only.
+        foreach (var path in new[] { Path.Combine(_box.Home, "credentials"), Path.Combine(_box.Home, "boxbot.toml"), "/etc/passwd", "/root" })
+        {
+            Assert.That(Invoke("prober.read", Json(("path", path))).GetProperty("error").GetString(), Does.StartWith("FileNotFoundError"), path);
+        }
+        Assert.That(Invoke("prober.list", Json(("path", "/"))).GetProperty("entries").EnumerateArray().Select(e => e.GetString()),
+            Is.EquivalentTo(new[] { "bin", "data", "dev", "etc", "lib", "lib64", "opt", "plugin", "proc", "usr", "workspace" }).Or.EquivalentTo(new[] { "bin", "data", "dev", "etc", "lib", "opt", "plugin", "proc", "usr", "workspace" }));
+        Assert.That(Invoke("prober.write", Json(("path", "/plugin/capability.py"), ("text", "x"))).GetProperty("error").GetString(), Does.Contain("Read-only file system"));
+        // Another plugin's data is not there, nor the host's environment.
+        Assert.That(Invoke("prober.list", Json(("path", "/data"))).GetProperty("entries").GetArrayLength(), Is.Zero);
+        var env = Invoke("prober.env").GetProperty("env").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.That(env, Has.None.StartsWith("BOXBOT_HOME").And.None.StartsWith("BOXBOT_SECRET").And.None.EqualTo("HOSTNAME"));
+        // No network at all (none declared).
+        Assert.That(Invoke("prober.connect", Json(("host", "127.0.0.1"), ("port", 8443))).GetProperty("error").GetString(), Does.Contain("Network is unreachable"));
+
+        // Its data folder is its own and survives a reload.
+        Assert.That(Invoke("prober.write", Json(("path", "/data/note.txt"), ("text", "kept"))).GetProperty("written").GetString(), Is.EqualTo("/data/note.txt"));
+        Assert.That(_box.Boxbot(["plugins", "reload", "prober"]).ExitCode, Is.Zero);
+        Assert.That(Invoke("prober.read", Json(("path", "/data/note.txt"))).GetProperty("read").GetInt32(), Is.EqualTo(4));
+
+        // exec: the kernel ends the process; the call says so, the plugin restarts and the others never stopped.
+        var failed = InvokeError("prober.run");
+        Assert.That(failed, Does.Contain("the plugin's process ended during the call"));
+        Assert.That(Invoke("hello_world").GetProperty("message").GetString(), Is.EqualTo("Hello, world!"));
+        await WaitAsync(() => Info("prober").GetProperty("state").GetString() == "running");
+        var info = Info("prober");
+        Assert.That(info.GetProperty("last_error").GetString(), Does.Contain("seccomp"));
+        Assert.That(info.GetProperty("restarts").GetInt32(), Is.EqualTo(1));
+
+        // A spin past timeout_s: the call is reported, the stuck process ended and restarted.
+        Assert.That(InvokeError("prober.spin"), Does.Contain("no result within 2 s"));
+        await WaitAsync(() => Info("prober") is var i && i.GetProperty("restarts").GetInt32() == 2 && i.GetProperty("state").GetString() == "running");
+        Assert.That(Info("prober").GetProperty("last_error").GetString(), Does.Contain("did not answer a cancel").Or.Contain("did not end when cancelled"));
+
+        // Memory: 512 MiB against a 64 MiB limit fails inside the plugin; the process lives on.
+        Assert.That(InvokeError("prober.hog"), Does.Contain("MemoryError"));
+        Assert.That(Invoke("prober.list", Json(("path", "/data"))).GetProperty("entries")[0].GetString(), Is.EqualTo("note.txt"));
+        Assert.That(Invoke("hello-world.hello_world").GetProperty("message").GetString(), Is.EqualTo("Hello, world!"));
+
+        // Its events go out on the box's event subjects.
+        Assert.That(Invoke("prober.shout", Json(("text", "hi"))).GetProperty("shouted").GetString(), Is.EqualTo("hi"));
+        await WaitAsync(() => _events.Any(e => e.Subject.EndsWith(".event.shouted", StringComparison.Ordinal)));
+        var shouted = JsonDocument.Parse(_events.First(e => e.Subject.EndsWith(".event.shouted", StringComparison.Ordinal)).Body).RootElement.GetProperty("params");
+        Assert.That((shouted.GetProperty("text").GetString(), shouted.GetProperty("device_id").GetString()), Is.EqualTo(("hi", Box)));
+    }
+
+    [Test]
+    public void Refused_bundles_digests_and_capabilities_leave_nothing_installed()
+    {
+        // A tar with a symlink in it.
+        var evil = Path.Combine(_box.Home, "evil.tgz");
+        var src = Directory.CreateDirectory(Path.Combine(_box.Home, "evil-src", "linky")).FullName;
+        File.WriteAllText(Path.Combine(src, "manifest.json"), """{"id": "linky", "class_name": "X"}""");
+        File.CreateSymbolicLink(Path.Combine(src, "capability.py"), "/etc/passwd");
+        Assert.That(TestEnv.Run("/usr/bin/tar", ["-czf", evil, "-C", Path.GetDirectoryName(src)!, "linky"], null).ExitCode, Is.Zero);
+        var (code, _, stderr) = _box.Boxbot(["plugins", "install", evil]);
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(stderr, Does.Contain("capability.py").And.Contain("link"));
+
+        (code, _, stderr) = _box.Boxbot(["plugins", "install", Path.Combine(_plugins, "hello-world"), "--digest", "sha256:" + new string('0', 64), "--replace"]);
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(stderr, Does.Contain("not sha256:0000"));
+
+        Write("wants-net", """{"id": "wants-net", "class_name": "X", "capabilities": {"network": ["api.example.org"]}}""",
+            "from device_connect_edge.drivers.decorators import rpc\nclass X:\n    def __init__(self, device=None):\n        pass\n");
+        (code, _, stderr) = _box.Boxbot(["plugins", "install", Path.Combine(_plugins, "wants-net")]);
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(stderr, Does.Contain("capabilities.network"));
+
+        Write("broken", """{"id": "broken", "class_name": "Missing"}""", "import nosuchmodule\n");
+        (code, _, stderr) = _box.Boxbot(["plugins", "install", Path.Combine(_plugins, "broken")]);
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(stderr, Does.Contain("ModuleNotFoundError").And.Contain("nosuchmodule"), "the import error of the describe job is shown");
+
+        var (_, list, _) = _box.Boxbot(["plugins", "list", "--json"]);
+        Assert.That(JsonDocument.Parse(list).RootElement.GetProperty("plugins").EnumerateArray().Select(p => p.GetProperty("id").GetString()),
+            Has.No.Member("linky").And.No.Member("wants-net").And.No.Member("broken"));
+        var staging = Path.Combine(_box.Home, "state", "boxbot-plugins", "plugins", "staging");
+        Assert.That(Directory.GetFileSystemEntries(staging), Is.Empty, "nothing left in staging");
+    }
+
+    [Test]
+    public async Task Unloading_and_removing_take_the_functions_off_the_mesh_and_remove_its_data()
+    {
+        var (code, _, stderr) = _box.Boxbot(["plugins", "install", Path.Combine(_plugins, "leaver")]);
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(Invoke("leaver.write", Json(("path", "/data/note.txt"), ("text", "kept"))).GetProperty("written").GetString(), Is.EqualTo("/data/note.txt"));
+
+        (code, var stdout, stderr) = _box.Boxbot(["plugins", "unload", "leaver"]);
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(stdout, Does.StartWith("leaver 2: not loaded"));
+        await WaitAsync(() => _events.Any(e => e.Subject.EndsWith(".event.plugin_unloaded", StringComparison.Ordinal) && e.Body.Contains("\"leaver\"")));
+        Assert.That(InvokeError("leaver.env"), Does.Contain("leaver.env"));
+        var data = Path.Combine(_box.Home, "state", "boxbot-sandbox", "plugin-data", "leaver");
+        Assert.That(File.ReadAllText(Path.Combine(data, "note.txt")), Is.EqualTo("kept"), "unloading keeps the data");
+
+        (code, _, stderr) = _box.Boxbot(["plugins", "remove", "leaver"]);
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(Directory.Exists(data), Is.False, "a removed plugin's data goes with it");
+        (code, _, stderr) = _box.Boxbot(["plugins", "info", "leaver"]);
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(stderr, Does.Contain("no plugin 'leaver' is installed"));
+        var audit = File.ReadAllLines(Path.Combine(_box.Home, "state", "boxbot-plugins", "plugins", "audit.log"));
+        Assert.That(audit.Count(l => l.Contains("\"leaver\"")), Is.EqualTo(2), string.Join("\n", audit));
+    }
+
+    private void Write(string id, string manifest, string code)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_plugins, id)).FullName;
+        File.WriteAllText(Path.Combine(dir, "manifest.json"), manifest);
+        File.WriteAllText(Path.Combine(dir, "capability.py"), code);
+    }
+
+    private static string Json(params (string Name, object Value)[] members) =>
+        "{" + string.Join(", ", members.Select(m => JsonSerializer.Serialize(m.Name) + ": "
+            + (m.Value is int i ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : JsonSerializer.Serialize((string)m.Value)))) + "}";
+
+    private JsonElement Invoke(string function, string parameters = "{}")
+    {
+        var (code, stdout, stderr) = _box.Boxbot(["mesh", "invoke", Box, function, "--params", parameters, "--timeout", "15"]);
+        Assert.That(code, Is.Zero, $"{function}: {stderr}");
+        return JsonDocument.Parse(stdout).RootElement.Clone();
+    }
+
+    private string InvokeError(string function, string parameters = "{}")
+    {
+        var (code, _, stderr) = _box.Boxbot(["mesh", "invoke", Box, function, "--params", parameters, "--timeout", "15"]);
+        Assert.That(code, Is.Not.Zero, function);
+        return stderr;
+    }
+
+    private JsonElement Info(string id)
+    {
+        var (code, stdout, stderr) = _box.Boxbot(["plugins", "info", id, "--json"]);
+        Assert.That(code, Is.Zero, stderr);
+        return JsonDocument.Parse(stdout).RootElement.Clone();
+    }
+
+    private static async Task WaitAsync(Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!done())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
+            await Task.Delay(100);
+        }
+    }
+
+    // The reference's examples/hello-world and capabilities/demo, as they are written.
+    private const string HelloWorldManifest = """
+        {
+          "id": "hello-world",
+          "version": "0.1.0",
+          "description": "Minimal hello-world plugin for testing load and invoke",
+          "entry_point": "capability.py",
+          "class_name": "HelloWorldCapability"
+        }
+        """;
+
+    private const string HelloWorldCode = """"
+        """Hello-world capability — smallest useful plugin for smoke tests."""
+
+        from __future__ import annotations
+
+        from device_connect_edge.drivers.decorators import rpc
+
+
+        class HelloWorldCapability:
+            """Single-RPC plugin used to verify plugin load and mesh invoke."""
+
+            def __init__(self, device=None) -> None:
+                self.device = device
+
+            @rpc()
+            async def hello_world(self, name: str = "world") -> dict:
+                """Return a greeting — use this to confirm the plugin is loaded and reachable.
+
+                Args:
+                    name: Name to greet (default: world).
+                """
+                return {"message": f"Hello, {name}!"}
+        """";
+
+    private const string DemoManifest = """
+        {
+          "id": "demo",
+          "version": "0.1.0",
+          "description": "Example plugin capability — ping and echo RPCs",
+          "entry_point": "capability.py",
+          "class_name": "DemoCapability"
+        }
+        """;
+
+    private const string DemoCode = """"
+        """Demo capability for the Device Connect plugin host."""
+
+        from __future__ import annotations
+
+        from device_connect_edge.drivers.decorators import emit, rpc
+
+
+        class DemoCapability:
+            """Minimal capability illustrating the manifest + @rpc pattern."""
+
+            def __init__(self, device=None) -> None:
+                self.device = device
+                self._tick = 0
+
+            @rpc()
+            async def ping(self) -> dict:
+                """Health check for the demo plugin."""
+                return {"pong": True, "plugin": "demo"}
+
+            @rpc()
+            async def echo(self, message: str = "hello") -> dict:
+                """Echo a message back to the caller.
+
+                Args:
+                    message: Text to echo.
+                """
+                self._tick += 1
+                return {"message": message, "tick": self._tick}
+
+            @emit()
+            async def demo_ready(self, plugin: str = "demo") -> None:
+                """Emitted when the demo capability is ready."""
+                pass
+        """";
+
+    private const string ProberCode = """"
+        import os
+        import socket
+
+        from device_connect_edge.drivers.decorators import emit, rpc
+
+
+        class Prober:
+            def __init__(self, device=None):
+                self.device = device
+
+            @rpc()
+            async def read(self, path: str) -> dict:
+                try:
+                    with open(path, "rb") as f:
+                        return {"read": len(f.read())}
+                except Exception as e:
+                    return {"error": type(e).__name__ + ": " + str(e)}
+
+            @rpc()
+            async def list(self, path: str) -> dict:
+                try:
+                    return {"entries": sorted(os.listdir(path))}
+                except Exception as e:
+                    return {"error": type(e).__name__ + ": " + str(e)}
+
+            @rpc()
+            async def write(self, path: str, text: str) -> dict:
+                try:
+                    with open(path, "w") as f:
+                        f.write(text)
+                    return {"written": path}
+                except Exception as e:
+                    return {"error": type(e).__name__ + ": " + str(e)}
+
+            @rpc()
+            async def env(self) -> dict:
+                return {"env": dict(os.environ)}
+
+            @rpc()
+            async def connect(self, host: str, port: int) -> dict:
+                try:
+                    socket.create_connection((host, port), timeout=2)
+                    return {"connected": True}
+                except Exception as e:
+                    return {"error": type(e).__name__ + ": " + str(e)}
+
+            @rpc()
+            async def run(self) -> dict:
+                os.system("id")
+                return {"ran": True}
+
+            @rpc()
+            async def spin(self) -> dict:
+                while True:
+                    pass
+
+            @rpc()
+            async def hog(self) -> dict:
+                return {"size": len(bytearray(512 * 1024 * 1024))}
+
+            @rpc()
+            async def shout(self, text: str) -> dict:
+                await self.shouted(text=text)
+                return {"shouted": text}
+
+            @emit()
+            async def shouted(self, text: str) -> None:
+                """Something was shouted."""
+        """";
+}
