@@ -80,10 +80,13 @@ public static class InstallLayout
         new("/var/lib/boxbot/identity.key", LayoutKind.File, "boxbot", "boxbot", PrivateFile, true, "the key registration codes are hashed under (made by the package at install)"),
         new("/var/lib/boxbot-sandbox", LayoutKind.Directory, "boxbot-sandbox", "boxbot-sandbox", GroupDirectory, true, "the sandbox's state; group boxbot-sandbox lets the agent reach the venv"),
         new("/var/lib/boxbot-sandbox/venv", LayoutKind.Directory, "boxbot", "boxbot", PublicDirectory, true, "approved Python packages: written by the agent, read-only to jobs"),
-        new("/var/lib/boxbot-sandbox/jobs", LayoutKind.Directory, "boxbot-sandbox", "boxbot-sandbox", PrivateDirectory, true, "job folders: the runner's, the only place its unit may write"),
+        new("/var/lib/boxbot-sandbox/jobs", LayoutKind.Directory, "boxbot-sandbox", "boxbot-sandbox", PrivateDirectory, true, "job folders: the runner's, where its unit may write"),
+        new("/var/lib/boxbot-sandbox/plugin-jobs", LayoutKind.Directory, "boxbot-sandbox", "boxbot-sandbox", PrivateDirectory, true, "the job folders of the plugins' processes"),
+        new("/var/lib/boxbot-sandbox/plugin-data", LayoutKind.Directory, "boxbot-sandbox", "boxbot-sandbox", PrivateDirectory, true, "each plugin's own data folder (its /data), kept until the plugin is removed"),
         new("/var/lib/boxbot-webhook", LayoutKind.Directory, "boxbot-webhook", "boxbot-webhook", PrivateDirectory, true, "the webhook's inbound spool"),
         new("/var/lib/boxbot-perception", LayoutKind.Directory, "boxbot-perception", "boxbot-perception", PrivateDirectory, true, "the perception daemon's state"),
-        new("/var/lib/boxbot-plugins", LayoutKind.Directory, "boxbot-plugins", "boxbot-plugins", PrivateDirectory, true, "plugins, staging, artifacts"),
+        new("/var/lib/boxbot-plugins", LayoutKind.Directory, "boxbot-plugins", "boxbot-plugins", GroupDirectory, true,
+            "the plugin host's state; group boxbot-plugins (the sandbox runner) reaches plugins/, the installed and staged code it runs"),
         new("/var/lib/boxbot-plugins/mesh", LayoutKind.Directory, "boxbot-plugins", "boxbot-plugins", PrivateDirectory, false,
             "the household broker's keys (operator, accounts, CA) and users, only the plugin host's (made by `boxbot mesh init` when mesh.broker is local)"),
         new("/var/lib/boxbot-nats", LayoutKind.Directory, "root", "root", PublicDirectory, true, "the household broker's folder (open, so the plugin host reaches config/)"),
@@ -91,7 +94,8 @@ public static class InstallLayout
             "the broker's configuration and accounts: written by boxbot, read by nats-server (setgid: what the plugin host writes stays the broker's group); made by `boxbot mesh init`"),
         new(RuntimeDir, LayoutKind.Directory, "root", "boxbot", GroupDirectory, true, "the sockets; group boxbot reaches them"),
         new(SocketPath(Daemons.Agent), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the agent's socket (boxbot-agent.socket)"),
-        new(SocketPath(Daemons.Sandbox), LayoutKind.Socket, "boxbot", "root", PrivateSocket, true, "the sandbox's socket: only the agent's user may connect (boxbot-sandbox.socket)"),
+        new(SocketPath(Daemons.Sandbox), LayoutKind.Socket, "boxbot", Daemons.PluginHost.ServiceUser, GroupSocket, true,
+            "the sandbox's socket: the agent's user and the plugin host's group may connect, and the runner checks each method's caller (boxbot-sandbox.socket)"),
         new(SocketPath(Daemons.Webhook), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, false, "the webhook's control socket (absent until whatsapp-app-secret is set: the unit is skipped)"),
         new(SocketPath(Daemons.Perception), LayoutKind.Socket, "root", "boxbot-admin", GroupSocket, true, "the perception daemon's control socket"),
         new(SocketPath(Daemons.PluginHost), LayoutKind.Socket, "root", "boxbot", GroupSocket, true, "the plugin host's socket"),
@@ -133,6 +137,7 @@ public static class InstallLayout
         (SocketGroup, [Daemons.Webhook.ServiceUser, Daemons.Perception.ServiceUser, Daemons.PluginHost.ServiceUser, Daemons.Sandbox.ServiceUser],
             "they reach the sockets in /run/boxbot"),
         (Daemons.Sandbox.ServiceUser, [Daemons.Agent.ServiceUser], "the agent writes the venv below /var/lib/boxbot-sandbox"),
+        (Daemons.PluginHost.ServiceUser, [Daemons.Sandbox.ServiceUser], "the sandbox runner reads the plugins it runs below /var/lib/boxbot-plugins"),
     ];
 
     /// <summary>The user a daemon's unit runs it as: its service user (the sandbox runner too: it builds jobs in user namespaces).</summary>

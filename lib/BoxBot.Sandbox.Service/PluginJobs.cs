@@ -57,8 +57,9 @@ internal sealed partial class PluginJobs : IAsyncDisposable
         try
         {
             jobs._runner.Validate();
+            Directory.CreateDirectory(jobs._dataRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
-        catch (SandboxException e)
+        catch (Exception e) when (e is SandboxException or IOException or UnauthorizedAccessException)
         {
             jobs._unavailable = e.Message;
             log.LogError("plugins cannot run until this is fixed: {Reason}", e.Message);
@@ -130,7 +131,6 @@ internal sealed partial class PluginJobs : IAsyncDisposable
         if (!describe)
         {
             data = Path.Combine(_dataRoot, spec.PluginId);
-            Directory.CreateDirectory(_dataRoot, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             _runner.PrepareDataFolder(data);
         }
         return (new JobPlugin(spec.PluginId, code, data, spec.EntryPoint, spec.ClassName, describe), spec.MemoryMib * MiB, TimeSpan.FromSeconds(spec.TimeoutS));

@@ -302,6 +302,46 @@ public sealed class InstallTests
 
     [Test]
     [DependsOnTest(nameof(The_household_broker_runs_confined_and_its_permissions_carry_the_privilege), AllowFailure = true)]
+    public void A_plugin_an_admin_installs_runs_in_the_sandbox_runner_and_answers_on_the_mesh()
+    {
+        var folder = Path.Combine(_box.Root, "root", "hello-world");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "manifest.json"),
+            """{"id": "hello-world", "version": "0.1.0", "entry_point": "capability.py", "class_name": "HelloWorldCapability"}""");
+        File.WriteAllText(Path.Combine(folder, "capability.py"), """
+            from device_connect_edge.drivers.decorators import rpc
+
+
+            class HelloWorldCapability:
+                def __init__(self, device=None) -> None:
+                    self.device = device
+
+                @rpc()
+                async def hello_world(self, name: str = "world") -> dict:
+                    return {"message": f"Hello, {name}!"}
+            """);
+        var install = _box.Exec("boxbot plugins install /root/hello-world", Long);
+        Assert.That(install.ExitCode, Is.Zero, () => install + _box.Exec("journalctl -u boxbot-plugin-host.service -u boxbot-sandbox.service --no-pager -n 40").Output);
+        Assert.That(install.Stdout, Does.StartWith("installed hello-world 0.1.0: running"));
+
+        using var mesh = System.Text.Json.JsonDocument.Parse(_box.Ok("boxbot mesh status --json"));
+        var box = mesh.RootElement.GetProperty("box_id").GetString()!;
+        var call = _box.Exec($"boxbot mesh invoke {box} hello_world --params '{{\"name\": \"installed\"}}'", Long);
+        Assert.That(call.ExitCode, Is.Zero, call.ToString());
+        Assert.That(call.Stdout, Does.Contain("Hello, installed!"));
+
+        // Its process is the sandbox runner's (a job of its user), never the plugin host's.
+        var runners = _box.Ok("ps -eo user:20,args | grep '[b]ootstrap.py /workspace/main.py' || true");
+        Assert.That(runners, Does.Contain("boxbot-sandbox"), runners);
+        Assert.That(runners, Does.Not.Contain("boxbot-plugins"));
+        Assert.That(_box.Ok("stat -c '%U %a' /var/lib/boxbot-sandbox/plugin-data/hello-world").Trim(), Is.EqualTo("boxbot-sandbox 700"));
+        Assert.That(_box.Ok("stat -c '%a' /var/lib/boxbot-plugins /var/lib/boxbot-plugins/mesh").Split('\n', StringSplitOptions.RemoveEmptyEntries),
+            Is.EqualTo(new[] { "750", "700" }), "the sandbox runner reaches plugins/; the mesh keys stay the plugin host's");
+        Assert.That(_box.Exec("boxbot plugins remove hello-world").ExitCode, Is.Zero);
+    }
+
+    [Test]
+    [DependsOnTest(nameof(The_household_broker_runs_confined_and_its_permissions_carry_the_privilege), AllowFailure = true)]
     public void Harden_os_refuses_to_lock_out_then_hardens_once()
     {
         var dryRun = _box.Exec("md5sum /etc/nftables.conf; /usr/lib/boxbot/harden-os.sh --dry-run --skip ssh; md5sum /etc/nftables.conf", Long);

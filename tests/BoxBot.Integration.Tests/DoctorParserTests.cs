@@ -278,15 +278,16 @@ public class DoctorParserTests
     }
 
     [Test]
-    public void The_agent_must_be_in_group_boxbot_sandbox_and_a_missing_admin_group_fails()
+    public void The_agent_must_be_in_group_boxbot_sandbox_the_runner_in_boxbot_plugins_and_a_missing_admin_group_fails()
     {
         var groups = HealthyGroups();
         groups["boxbot-sandbox"] = GroupEntry.Parse("boxbot-sandbox:x:997:");
+        groups["boxbot-plugins"] = GroupEntry.Parse("boxbot-plugins:x:994:");
         groups["boxbot-admin"] = null;
 
         var failures = UsersCheck.Evaluate(HealthyUsers(), groups, "boxbot-admin").Where(f => f.Status == FindingStatus.Fail).ToList();
 
-        Assert.That(failures.Select(f => f.Fix), Is.EquivalentTo(new[] { "sudo adduser boxbot boxbot-sandbox", "sudo addgroup --system boxbot-admin" }));
+        Assert.That(failures.Select(f => f.Fix), Is.EquivalentTo(new[] { "sudo adduser boxbot boxbot-sandbox", "sudo adduser boxbot-sandbox boxbot-plugins", "sudo addgroup --system boxbot-admin" }));
     }
 
     [Test]
@@ -300,7 +301,7 @@ public class DoctorParserTests
             Assert.That((entry.Kind, entry.OwnerText, entry.ModeText, entry.Required), Is.EqualTo((LayoutKind.File, "root:root", "0600", true)));
         }
         var sandbox = layout.Single(e => e.Path == "/run/boxbot/sandbox.sock");
-        Assert.That((sandbox.Kind, sandbox.OwnerText, sandbox.ModeText), Is.EqualTo((LayoutKind.Socket, "boxbot:root", "0600")));
+        Assert.That((sandbox.Kind, sandbox.OwnerText, sandbox.ModeText), Is.EqualTo((LayoutKind.Socket, "boxbot:boxbot-plugins", "0660")));
         Assert.That(layout.Single(e => e.Path == "/run/boxbot/webhook.sock").Required, Is.False);
         Assert.That(layout.Single(e => e.Path == "/etc/boxbot/boxbot.toml").OwnerText, Is.EqualTo("root:boxbot"));
         Assert.That(layout.Select(e => e.Path), Is.Unique);
@@ -309,7 +310,7 @@ public class DoctorParserTests
         var brokerConfig = layout.Single(e => e.Path == "/var/lib/boxbot-nats/config");
         Assert.That((brokerConfig.OwnerText, brokerConfig.ModeText, brokerConfig.Required), Is.EqualTo(("boxbot-plugins:boxbot-nats", "02750", false)),
             "written by the plugin host, read by the broker's group, setgid so new files keep that group");
-        Assert.That(layout, Has.Count.EqualTo(25 + Credentials.All.Count - 1));
+        Assert.That(layout, Has.Count.EqualTo(27 + Credentials.All.Count - 1));
     }
 
     [Test]
@@ -492,6 +493,7 @@ public class DoctorParserTests
     {
         ["boxbot"] = GroupEntry.Parse("boxbot:x:998:boxbot-webhook,boxbot-perception,boxbot-plugins,boxbot-sandbox"),
         ["boxbot-sandbox"] = GroupEntry.Parse("boxbot-sandbox:x:997:boxbot"),
+        ["boxbot-plugins"] = GroupEntry.Parse("boxbot-plugins:x:994:boxbot-sandbox"),
         ["boxbot-admin"] = GroupEntry.Parse("boxbot-admin:x:990:"),
     };
 

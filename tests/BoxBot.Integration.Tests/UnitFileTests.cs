@@ -69,7 +69,8 @@ public sealed partial class UnitFileTests
         if (daemon != Daemons.Sandbox)
         {
             Assert.That(One(service, "StateDirectory"), Is.EqualTo(daemon.StateName));
-            Assert.That(One(service, "StateDirectoryMode"), Is.EqualTo("0700"));
+            // The plugin host's is 0750: the sandbox runner (in its group) reads the plugins it runs; mesh/ stays 0700.
+            Assert.That(One(service, "StateDirectoryMode"), Is.EqualTo(daemon == Daemons.PluginHost ? "0750" : "0700"));
         }
     }
 
