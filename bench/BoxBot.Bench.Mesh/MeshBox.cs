@@ -89,6 +89,39 @@ internal sealed class MeshBox : IAsyncDisposable
         return code == 0 ? clock.Elapsed.TotalMilliseconds : throw new InvalidOperationException("boxbot mesh invoke: " + error);
     }
 
+    /// <summary>Writes the reference's hello-world plugin into the box's folder and installs it with the CLI.</summary>
+    public async Task InstallHelloWorldAsync()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_home, "hello-world")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, "manifest.json"),
+            """{"id": "hello-world", "version": "0.1.0", "entry_point": "capability.py", "class_name": "HelloWorldCapability"}""");
+        await File.WriteAllTextAsync(Path.Combine(folder, "capability.py"), """
+            from device_connect_edge.drivers.decorators import rpc
+
+
+            class HelloWorldCapability:
+                def __init__(self, device=None) -> None:
+                    self.device = device
+
+                @rpc()
+                async def hello_world(self, name: str = "world") -> dict:
+                    return {"message": f"Hello, {name}!"}
+            """);
+        var (code, error) = await BoxbotAsync("plugins", "install", folder);
+        if (code != 0)
+        {
+            throw new InvalidOperationException("boxbot plugins install: " + error);
+        }
+    }
+
+    /// <summary>`boxbot plugins VERB ID`, the whole command; its time in ms.</summary>
+    public async Task<double> PluginsAsync(string verb, string id)
+    {
+        var clock = Stopwatch.StartNew();
+        var (code, error) = await BoxbotAsync("plugins", verb, id);
+        return code == 0 ? clock.Elapsed.TotalMilliseconds : throw new InvalidOperationException($"boxbot plugins {verb}: " + error);
+    }
+
     private async Task<(int Code, string Error)> BoxbotAsync(params string[] args)
     {
         var info = new ProcessStartInfo(_cli, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -156,10 +189,15 @@ internal sealed class Calls : IAsyncDisposable
 
     public Task<double> EchoAsync() => TimeAsync(MeshSubjects.Cmd("default", "echo"));
 
-    private async Task<double> TimeAsync(string subject)
+    /// <summary>The hello-world plugin's function on the box: the plugin host, the sandbox runner and the plugin's process.</summary>
+    public Task<double> PluginAsync() => TimeAsync(MeshSubjects.Cmd("default", MeshBox.BoxId), PluginRequest);
+
+    private static readonly byte[] PluginRequest = """{"jsonrpc": "2.0", "id": "bench-2", "method": "hello_world", "params": {"name": "bench"}}"""u8.ToArray();
+
+    private async Task<double> TimeAsync(string subject, byte[]? request = null)
     {
         var clock = Stopwatch.StartNew();
-        var reply = await _caller.RequestAsync(subject, Request, TimeSpan.FromSeconds(5));
+        var reply = await _caller.RequestAsync(subject, request ?? Request, TimeSpan.FromSeconds(5));
         var elapsed = clock.Elapsed.TotalMilliseconds;
         return reply.Span.IndexOf("\"error\""u8) < 0 ? elapsed : throw new InvalidOperationException($"{subject}: {System.Text.Encoding.UTF8.GetString(reply.Span)}");
     }

@@ -15,16 +15,30 @@ folder at BOXBOT_PLUGIN_DATA. It imports BOXBOT_PLUGIN_ENTRY as the reference's 
 A function is found under its own name and under "{id}.{name}", as the reference registers it.
 """
 
-import asyncio
-import importlib.util
-import inspect
-import json
 import os
-import socket
 import sys
-import traceback
 
-from device_connect_edge.drivers.decorators import build_event_schema, build_function_schema
+
+def _without_tls():
+    """A plugin without network (every plugin in this build) never loads the TLS libraries: asyncio imports ssl when it
+    can, which maps libssl and libcrypto and costs a third of an idle plugin's memory. Code that guards its `import ssl`
+    (asyncio, http.client, urllib3, aiohttp) carries on without it; an unguarded `import ssl` raises ImportError, which
+    it would have to handle anyway: it has nowhere to connect."""
+    if os.environ.get("BOXBOT_PLUGIN_NETWORK", "none") == "none":
+        sys.modules.setdefault("ssl", None)
+        sys.modules.setdefault("_ssl", None)
+
+
+_without_tls()
+
+import asyncio  # noqa: E402 (after _without_tls, which decides whether asyncio finds ssl)
+import importlib.util  # noqa: E402
+import inspect  # noqa: E402
+import json  # noqa: E402
+import socket  # noqa: E402
+import traceback  # noqa: E402
+
+from device_connect_edge.drivers.decorators import build_event_schema, build_function_schema  # noqa: E402
 
 MAX_LINE = 1024 * 1024
 
