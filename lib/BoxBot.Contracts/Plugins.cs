@@ -143,6 +143,8 @@ public sealed record PluginInfo
     [JsonPropertyName("description")] public required string Description { get; init; }
     [JsonPropertyName("digest")] public required string Digest { get; init; }
     [JsonPropertyName("source")] public required string Source { get; init; }
+    [JsonPropertyName("entry_point")] public required string EntryPoint { get; init; }
+    [JsonPropertyName("class_name")] public required string ClassName { get; init; }
     [JsonPropertyName("installed_by")] public required string InstalledBy { get; init; }
     [JsonPropertyName("installed_at")] public required DateTimeOffset InstalledAt { get; init; }
     [JsonPropertyName("network")] public required IReadOnlyList<string> Network { get; init; }

@@ -220,6 +220,49 @@ public class PluginBoxTests
         Assert.That(audit.Count(l => l.Contains("\"leaver\"")), Is.EqualTo(2), string.Join("\n", audit));
     }
 
+    [Test]
+    public async Task The_reference_admin_RPCs_answer_admins_on_the_admin_device_in_the_reference_shapes()
+    {
+        var list = await AdminAsync("list_plugins", "{}");
+        Assert.That(list.GetProperty("status").GetString(), Is.EqualTo("success"));
+        var hello = list.GetProperty("loaded").GetProperty("hello-world");
+        Assert.That(hello.GetProperty("functions").EnumerateArray().Select(f => f.GetString()), Is.EqualTo(new[] { "hello_world" }));
+        Assert.That(hello.GetProperty("manifest").GetProperty("class_name").GetString(), Is.EqualTo("HelloWorldCapability"));
+        Assert.That(list.GetProperty("available").EnumerateArray().Single(a => a.GetProperty("id").GetString() == "hello-world").GetProperty("loaded").GetBoolean(), Is.True);
+
+        var reloaded = await AdminAsync("reload_plugin", """{"plugin_id": "hello-world"}""");
+        Assert.That((reloaded.GetProperty("status").GetString(), reloaded.GetProperty("plugin").GetProperty("id").GetString()), Is.EqualTo(("success", "hello-world")));
+        Assert.That(Invoke("hello_world").GetProperty("message").GetString(), Is.EqualTo("Hello, world!"));
+
+        var missing = await AdminAsync("load_plugin", """{"plugin_id": "ghost"}""");
+        Assert.That((missing.GetProperty("status").GetString(), missing.GetProperty("message").GetString()), Is.EqualTo(("error", "Failed to load plugin 'ghost'")));
+        Assert.That(missing.GetProperty("reason").GetString(), Does.Contain("no plugin 'ghost' is installed"));
+
+        // Code arrives over the mesh only with an admin's approval on the box, which is not built: refused, and said so.
+        var install = await AdminAsync("install_plugin_from_bundle", """{"bundle_b64": "AAAA"}""");
+        Assert.That(install.GetProperty("status").GetString(), Is.EqualTo("error"));
+        Assert.That(install.GetProperty("message").GetString(), Does.Contain("boxbot plugins install"));
+
+        // Changes are rate-limited per caller: two used above, eight more pass, the next is refused.
+        for (var i = 0; i < 8; i++)
+        {
+            await AdminAsync("unload_plugin", """{"plugin_id": "ghost"}""");
+        }
+        var limited = await AdminAsync("reload_plugin", """{"plugin_id": "hello-world"}""");
+        Assert.That(limited.GetProperty("status").GetString(), Is.EqualTo("error"));
+        Assert.That(limited.GetProperty("reason").GetString(), Does.StartWith("rate limited"));
+        Assert.That(Invoke("hello_world").GetProperty("message").GetString(), Is.EqualTo("Hello, world!"), "a refused reload changes nothing");
+    }
+
+    private async Task<JsonElement> AdminAsync(string method, string parameters)
+    {
+        var request = Encoding.UTF8.GetBytes($$"""{"jsonrpc": "2.0", "id": "t-1", "method": "{{method}}", "params": {{parameters}}}""");
+        var reply = await _watcher.RequestAsync(MeshSubjects.Cmd("default", Box + "-admin"), request, TimeSpan.FromSeconds(60));
+        using var doc = JsonDocument.Parse(reply);
+        Assert.That(doc.RootElement.TryGetProperty("result", out var result), Is.True, Encoding.UTF8.GetString(reply.Span));
+        return result.Clone();
+    }
+
     private void Write(string id, string manifest, string code)
     {
         var dir = Directory.CreateDirectory(Path.Combine(_plugins, id)).FullName;

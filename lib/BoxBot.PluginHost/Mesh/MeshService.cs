@@ -48,6 +48,9 @@ internal sealed class MeshService : IAsyncDisposable
     /// <summary>The box device's functions beyond its own (loaded plugins'), given the names it has already.</summary>
     public Func<IReadOnlySet<string>, IReadOnlyList<(FunctionSpec Spec, DeviceFunctionHandler Handler, TimeSpan Timeout)>>? ExtraFunctions { get; set; }
 
+    /// <summary>The admin device's functions beyond its own (the plugin admin RPCs), set before <see cref="Start"/>.</summary>
+    public IReadOnlyList<(FunctionSpec Spec, DeviceFunctionHandler Handler, TimeSpan Timeout)> AdminFunctions { get; set; } = [];
+
     /// <summary>Offers the current <see cref="ExtraFunctions"/> on the box device (and registers again), when connected.</summary>
     public void RefreshFunctions()
     {
@@ -117,6 +120,10 @@ internal sealed class MeshService : IAsyncDisposable
                 // permissions are not the box's to know (a Device Connect portal lets every member of the tenant call any device).
                 var admin = plan.Authority is null ? null
                     : new MeshDevice(client, plan.Identity.Tenant, devices.AdminSpec, devices.AdminHandlers(), options, _log, _time);
+                if (admin is not null && AdminFunctions.Count > 0)
+                {
+                    admin.SetExtraFunctions(AdminFunctions);
+                }
                 var directory = new DeviceDirectory(client, plan.Identity.Tenant, _log, _time);
                 await directory.StartAsync(stop);
                 await box.StartAsync(stop);

@@ -50,6 +50,11 @@ internal sealed class PluginManager : IAsyncDisposable
     /// <summary>Publishes an event on the box's device (<c>plugin_loaded</c>, <c>plugin_unloaded</c>, a plugin's own).</summary>
     public Func<string, string, Task>? Publish { get; set; }
 
+    /// <summary>Where an installed plugin's code is (the reference's lists show it).</summary>
+    public string PathOf(string id) => _store.PathOf(id);
+
+    public string InstalledDir => _store.InstalledDir;
+
     private string DesiredFile => Path.Combine(_store.Root, "loaded.json");
 
     public IReadOnlyList<LoadedFunction> Functions => [.. _loaded.Values.SelectMany(f => f)];
@@ -443,6 +448,8 @@ internal sealed class PluginManager : IAsyncDisposable
         Description = p.Description,
         Digest = p.Digest,
         Source = p.Source,
+        EntryPoint = p.EntryPoint,
+        ClassName = p.ClassName,
         InstalledBy = p.InstalledBy,
         InstalledAt = p.InstalledAt,
         Network = p.NetworkHosts,

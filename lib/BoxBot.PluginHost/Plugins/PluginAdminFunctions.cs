@@ -1,0 +1,178 @@
+using System.Buffers;
+using System.Text.Json;
+using BoxBot.Contracts;
+using BoxBot.Ipc;
+using BoxBot.Mesh.Device;
+using BoxBot.Mesh.Wire;
+
+namespace BoxBot.PluginHost.Plugins;
+
+/// <summary>
+/// The reference plugin host's admin RPCs on the box's admin device (<c>{box}-admin</c>, which the household broker lets
+/// only admin users call): <c>list_plugins</c>, <c>load_plugin</c>, <c>unload_plugin</c>, <c>reload_plugin</c> with the
+/// reference's names, parameters and <c>{"status": ...}</c> results, each caller limited to
+/// <see cref="ChangesPerCallerPerMinute"/> changes a minute; and the three <c>install_plugin_from_*</c>, which answer
+/// that installing over the mesh waits for approvals (not built): code is installed on the box, by an admin.
+/// </summary>
+internal sealed class PluginAdminFunctions(PluginManager plugins, TimeProvider time)
+{
+    public const int ChangesPerCallerPerMinute = 10;
+    private readonly CallerLimiter _changes = new(ChangesPerCallerPerMinute, ChangesPerCallerPerMinute * 4, time);
+
+    private const string IdSchema = """{"type": "object", "properties": {"plugin_id": {"type": "string", "description": "Capability folder name (must contain manifest.json)."}}, "required": ["plugin_id"]}""";
+    private const string LoadSchema = """{"type": "object", "properties": {"plugin_id": {"type": "string", "description": "Capability folder name (must contain manifest.json)."}, "install_dependencies": {"description": "Opt-in pip install from manifest (not on boxbot: dependencies go through package approvals).", "default": null}}, "required": ["plugin_id"]}""";
+    private const string InstallExtras = "\"plugin_id\": {\"type\": \"string\", \"default\": null}, \"digest\": {\"type\": \"string\", \"description\": \"sha256:HEX of the bundle.\", \"default\": null}, "
+        + "\"format\": {\"type\": \"string\", \"default\": \"auto\"}, \"load\": {\"type\": \"boolean\", \"default\": true}, \"install_dependencies\": {\"default\": null}";
+
+    public IReadOnlyList<(FunctionSpec Spec, DeviceFunctionHandler Handler, TimeSpan Timeout)> Functions()
+    {
+        var limit = TimeSpan.FromSeconds(60);
+        return
+        [
+            (new FunctionSpec("list_plugins", "List installed and loaded plugins.", """{"type": "object", "properties": {}, "required": []}"""), ListAsync, limit),
+            (new FunctionSpec("load_plugin", "Load an installed plugin into its confined process and offer its functions.", LoadSchema), LoadAsync, limit),
+            (new FunctionSpec("unload_plugin", "Unload a plugin: its process ends and its functions leave the mesh.", IdSchema), UnloadAsync, limit),
+            (new FunctionSpec("reload_plugin", "Unload and load a plugin again.", IdSchema), ReloadAsync, limit),
+            (new FunctionSpec("install_plugin_from_bundle", "Install a plugin from a base64 bundle (needs an admin's approval on the box; not offered over the mesh yet).",
+                $$"""{"type": "object", "properties": {"bundle_b64": {"type": "string"}, {{InstallExtras}}}, "required": ["bundle_b64"]}"""), RefuseInstallAsync, limit),
+            (new FunctionSpec("install_plugin_from_url", "Install a plugin from a URL (needs an admin's approval on the box; not offered over the mesh yet).",
+                $$"""{"type": "object", "properties": {"url": {"type": "string"}, {{InstallExtras}}}, "required": ["url"]}"""), RefuseInstallAsync, limit),
+            (new FunctionSpec("install_plugin_from_manifest", "Install a plugin from a manifest with bundle_b64 or url (not offered over the mesh yet).",
+                """{"type": "object", "properties": {"manifest": {"type": "object"}, "load": {"type": "boolean", "default": true}}, "required": ["manifest"]}"""), RefuseInstallAsync, limit),
+        ];
+    }
+
+    private async ValueTask<byte[]> ListAsync(DeviceCall call, CancellationToken ct)
+    {
+        var list = await plugins.ListAsync(ct);
+        return Json(w =>
+        {
+            w.WriteString("status"u8, "success"u8);
+            w.WriteStartObject("loaded"u8);
+            foreach (var p in list.Plugins.Where(p => p.State != "not loaded"))
+            {
+                w.WritePropertyName(p.Id);
+                Summary(w, p);
+            }
+            w.WriteEndObject();
+            w.WriteStartArray("available"u8);
+            foreach (var p in list.Plugins)
+            {
+                w.WriteStartObject();
+                w.WriteString("id"u8, p.Id);
+                w.WriteString("path"u8, plugins.PathOf(p.Id));
+                w.WriteBoolean("loaded"u8, p.State != "not loaded");
+                w.WritePropertyName("manifest"u8);
+                Manifest(w, p);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("sidecars"u8);
+            w.WriteEndObject();
+            w.WriteString("capabilities_dir"u8, plugins.InstalledDir);
+        });
+    }
+
+    private ValueTask<byte[]> LoadAsync(DeviceCall call, CancellationToken ct) =>
+        ChangeAsync(call, id => $"Failed to load plugin '{id}'", async id => Success(await plugins.LoadAsync(id, remember: true, ct)));
+
+    private ValueTask<byte[]> ReloadAsync(DeviceCall call, CancellationToken ct) =>
+        ChangeAsync(call, id => $"Failed to reload plugin '{id}'", async id =>
+        {
+            await plugins.UnloadAsync(id, ct);
+            return Success(await plugins.LoadAsync(id, remember: true, ct));
+        });
+
+    private ValueTask<byte[]> UnloadAsync(DeviceCall call, CancellationToken ct) =>
+        ChangeAsync(call, id => $"Plugin '{id}' is not loaded", async id => await plugins.UnloadAsync(id, ct)
+            ? Json(w =>
+            {
+                w.WriteString("status"u8, "success"u8);
+                w.WriteString("plugin_id"u8, id);
+            })
+            : Error(id, $"Plugin '{id}' is not loaded", null));
+
+    private ValueTask<byte[]> RefuseInstallAsync(DeviceCall call, CancellationToken ct) => ValueTask.FromResult(Json(w =>
+    {
+        w.WriteString("status"u8, "error"u8);
+        w.WriteString("message"u8, "installing plugins over the mesh waits for an admin's approval on the box, which this build does not offer yet: "
+            + "copy the bundle to the box and run `boxbot plugins install FILE` there (docs/plugins.md)");
+    }));
+
+    /// <summary>A load, unload or reload: rate-limited per caller; a failure is the reference's error shape with boxbot's reason added.</summary>
+    private async ValueTask<byte[]> ChangeAsync(DeviceCall call, Func<string, string> failure, Func<string, Task<byte[]>> change)
+    {
+        var id = call.Params.GetProperty("plugin_id").GetString()!;
+        if (!_changes.TryTake(CallerLimiter.KeyOf(call.Caller)))
+        {
+            return Error(id, failure(id), $"rate limited: at most {ChangesPerCallerPerMinute} loads, unloads and reloads a minute from one caller");
+        }
+        try
+        {
+            return await change(id);
+        }
+        catch (Exception e) when (e is RpcException or IpcException)
+        {
+            return Error(id, failure(id), e.Message);
+        }
+    }
+
+    private static byte[] Success(PluginInfo info) => Json(w =>
+    {
+        w.WriteString("status"u8, "success"u8);
+        w.WritePropertyName("plugin"u8);
+        Summary(w, info);
+    });
+
+    private static byte[] Error(string id, string message, string? reason) => Json(w =>
+    {
+        w.WriteString("status"u8, "error"u8);
+        w.WriteString("plugin_id"u8, id);
+        w.WriteString("message"u8, message);
+        if (reason is not null)
+        {
+            w.WriteString("reason"u8, reason);
+        }
+    });
+
+    /// <summary>The reference's capability summary: id, functions (short names), routines, manifest.</summary>
+    private static void Summary(Utf8JsonWriter w, PluginInfo p)
+    {
+        w.WriteStartObject();
+        w.WriteString("id"u8, p.Id);
+        w.WriteStartArray("functions"u8);
+        foreach (var f in p.Functions)
+        {
+            w.WriteStringValue(f.Name);
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("routines"u8);
+        w.WriteEndArray();
+        w.WritePropertyName("manifest"u8);
+        Manifest(w, p);
+        w.WriteEndObject();
+    }
+
+    private static void Manifest(Utf8JsonWriter w, PluginInfo p)
+    {
+        w.WriteStartObject();
+        w.WriteString("id"u8, p.Id);
+        w.WriteString("description"u8, p.Description);
+        w.WriteString("version"u8, p.Version);
+        w.WriteString("entry_point"u8, p.EntryPoint);
+        w.WriteString("class_name"u8, p.ClassName);
+        w.WriteEndObject();
+    }
+
+    private static byte[] Json(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            write(w);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+}
