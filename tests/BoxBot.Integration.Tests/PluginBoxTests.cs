@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
+using BoxBot.Agent.Tests.Llm;
 using BoxBot.Mesh;
 using BoxBot.Mesh.Credentials;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -17,6 +18,7 @@ public class PluginBoxTests
 {
     private const string Box = "den";
     private DevBox _box = null!;
+    private FakeLlmServer _llm = null!;
     private string _plugins = "";
     private MeshClient _watcher = null!;
     private readonly ConcurrentQueue<(string Subject, string Body)> _events = new();
@@ -25,8 +27,17 @@ public class PluginBoxTests
     [OneTimeSetUp]
     public async Task StartBox()
     {
+        _llm = FakeLlmServer.Start(FakeLlmWire.Anthropic);
         _box = new DevBox(TestEnv.TempDir("plugin-box"));
-        await _box.StartAsync($"[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n[mesh]\nbox_id = \"{Box}\"\n");
+        var credentials = Directory.CreateDirectory(Path.Combine(_box.Home, "credentials"));
+        File.SetUnixFileMode(credentials.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var key = Path.Combine(credentials.FullName, "llm-api-key");
+        File.WriteAllText(key, "sk-ant-test-key-0123456789");
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // The agent may call one plugin function for an admin: hello-world's, by its full name on the box.
+        await _box.StartAsync($"[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n[agent.llm]\nprovider = \"anthropic\"\nmodel = \"test-model\"\n" +
+            $"base_url = \"{_llm.Url.ToString().TrimEnd('/')}\"\ndaily_budget_usd = 5\n" +
+            $"[mesh]\nbox_id = \"{Box}\"\n[mesh.policy.admin]\nallow = [\"{Box}.hello-world.hello_world\"]\n");
         await WaitAsync(() => _box.Boxbot(["mesh", "status"]).ExitCode == 0);
         _plugins = Directory.CreateDirectory(Path.Combine(_box.Home, "plugin-src")).FullName;
         var keys = Directory.CreateDirectory(Path.Combine(_box.Home, "keys")).FullName;
@@ -66,6 +77,7 @@ public class PluginBoxTests
             await _watcher.DisposeAsync();
         }
         _box?.Dispose();
+        _llm?.Dispose();
     }
 
     [Test]
@@ -253,6 +265,24 @@ public class PluginBoxTests
         Assert.That(limited.GetProperty("reason").GetString(), Does.StartWith("rate limited"));
         Assert.That(Invoke("hello_world").GetProperty("message").GetString(), Is.EqualTo("Hello, world!"), "a refused reload changes nothing");
     }
+
+    [Test]
+    public void The_agent_calls_plugin_functions_as_mesh_tools_only_where_the_policy_allows()
+    {
+        _llm.ThenToolUse("t1", "mesh_invoke", $$$"""{"device":"{{{Box}}}","function":"hello-world.hello_world","params":{"name":"agent"}}""");
+        _llm.ThenToolUse("t2", "mesh_invoke", $$$"""{"device":"{{{Box}}}","function":"hello_world","params":{"name":"sneaky"}}""");
+        _llm.ThenText("done");
+        var before = _llm.Requests.Count;
+        var (code, _, stderr) = _box.Boxbot(["chat", "--message", "greet me through the plugin"]);
+        Assert.That(code, Is.EqualTo(0), stderr);
+        var requests = _llm.Requests.Skip(before).ToList();
+        Assert.That(ToolResult(requests[1]), Does.StartWith("<untrusted_data").And.Contain("Hello, agent!"));
+        Assert.That(ToolResult(requests[2]), Does.Contain($"refused: the box's mesh policy does not let you call {Box}.hello_world"),
+            "the same function under a name the policy does not list is denied");
+    }
+
+    private static string ToolResult(FakeLlmRequest request) =>
+        request.Json.GetProperty("messages").EnumerateArray().Last().GetProperty("content")[0].GetProperty("content").GetString()!;
 
     private async Task<JsonElement> AdminAsync(string method, string parameters)
     {
