@@ -337,6 +337,12 @@ public sealed class InstallTests
         Assert.That(_box.Ok("stat -c '%U %a' /var/lib/boxbot-sandbox/plugin-data/hello-world").Trim(), Is.EqualTo("boxbot-sandbox 700"));
         Assert.That(_box.Ok("stat -c '%a' /var/lib/boxbot-plugins /var/lib/boxbot-plugins/mesh").Split('\n', StringSplitOptions.RemoveEmptyEntries),
             Is.EqualTo(new[] { "750", "700" }), "the sandbox runner reaches plugins/; the mesh keys stay the plugin host's");
+
+        // The sandbox runner restarts (an upgrade, a crash): the plugin host loads its plugins there again.
+        _box.Ok("systemctl restart boxbot-sandbox.service");
+        var again = _box.Exec($"for i in $(seq 1 50); do boxbot mesh invoke {box} hello_world 2>/dev/null && exit 0; sleep 0.3; done; exit 1", Long);
+        Assert.That(again.ExitCode, Is.Zero, () => again + _box.Exec("journalctl -u boxbot-plugin-host.service --no-pager -n 20").Output);
+        Assert.That(again.Stdout, Does.Contain("Hello, world!"));
         Assert.That(_box.Exec("boxbot plugins remove hello-world").ExitCode, Is.Zero);
     }
 

@@ -33,7 +33,9 @@ internal sealed class PluginManager : IAsyncDisposable
     private readonly ConcurrentDictionary<string, PendingUpload> _uploads = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _changing = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
+    private static readonly TimeSpan ReconcileEvery = TimeSpan.FromSeconds(3);
     private Task _events = Task.CompletedTask;
+    private Task _reconciling = Task.CompletedTask;
 
     public PluginManager(PluginStore store, SandboxPlugins sandbox, PluginsOptions options, ILogger log, TimeProvider time)
     {
@@ -101,6 +103,55 @@ internal sealed class PluginManager : IAsyncDisposable
             }
         }
         _events = Task.Run(() => RelayEventsAsync(_stop.Token));
+        _reconciling = Task.Run(() => ReconcileAsync(_stop.Token));
+    }
+
+    /// <summary>
+    /// Every few seconds: a plugin this host loaded that the sandbox runner no longer runs (the runner restarted, its
+    /// processes with it) is loaded again. Its functions stay advertised meanwhile; calls in the gap are answered "not loaded".
+    /// </summary>
+    private async Task ReconcileAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(ReconcileEvery, _time, stop);
+                if (_loaded.IsEmpty)
+                {
+                    continue;
+                }
+                var running = (await _sandbox.ListAsync(stop)).Plugins.Select(p => p.PluginId).ToHashSet(StringComparer.Ordinal);
+                foreach (var id in _loaded.Keys.Where(id => !running.Contains(id)).ToList())
+                {
+                    await _changing.WaitAsync(stop);
+                    try
+                    {
+                        if (_loaded.ContainsKey(id) && _store.Get(id) is not null)
+                        {
+                            _log.LogWarning("plugin {Plugin} is not running in the sandbox runner (it restarted?): loading it again", id);
+                            await LoadLockedAsync(id, remember: false, stop);
+                        }
+                    }
+                    catch (Exception e) when (e is RpcException or IpcException)
+                    {
+                        _log.LogError("plugin {Plugin} could not be loaded again: {Reason}", id, e.Message);
+                    }
+                    finally
+                    {
+                        _changing.Release();
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is RpcException or IpcException)
+            {
+                // The runner is away; the next round tries again.
+            }
+        }
     }
 
     // ---- uploads: a bundle arrives in pieces (an IPC frame is at most 1 MiB) ----
@@ -561,12 +612,15 @@ internal sealed class PluginManager : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        try
+        foreach (var task in new[] { _events, _reconciling })
         {
-            await _events;
-        }
-        catch (OperationCanceledException)
-        {
+            try
+            {
+                await task;
+            }
+            catch (OperationCanceledException)
+            {
+            }
         }
         _stop.Dispose();
     }
