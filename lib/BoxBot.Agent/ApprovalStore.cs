@@ -111,6 +111,29 @@ public sealed partial class ApprovalStore
         });
     }
 
+    /// <summary>A new pending approval for a plugin the plugin host staged (an admin user sent it over the mesh).</summary>
+    public Approval AddPluginInstall(string requestedBy, PluginInstallApproval plugin)
+    {
+        ArgumentNullException.ThrowIfNull(plugin);
+        if (!System.Text.RegularExpressions.Regex.IsMatch(plugin.Staged, "^[0-9a-f]{24}$"))
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, "staged must be the plugin host's 24 hex digits");
+        }
+        return AddPending((id, now) => new Approval
+        {
+            Id = id,
+            Kind = ApprovalKinds.PluginInstall,
+            CreatedAt = now,
+            ExpiresAt = now + Lifetime,
+            State = ApprovalStates.Pending,
+            RequestedBy = requestedBy,
+            Reason = null,
+            Specs = [$"plugin {plugin.PluginId} {plugin.Version} ({plugin.Digest})"],
+            Packages = [],
+            Plugin = plugin,
+        });
+    }
+
     // Makes the approval with a new id and the time now, and keeps it, unless MaxPending approvals already wait.
     private Approval AddPending(Func<string, DateTimeOffset, Approval> make)
     {
@@ -201,7 +224,12 @@ public sealed partial class ApprovalStore
                 throw new RpcException(RpcErrorCodes.Refused, current.State switch
                 {
                     ApprovalStates.Expired => $"approval {id} expired at {current.ExpiresAt:u} without a decision; " +
-                        (current.Kind == ApprovalKinds.MeshCall ? "the agent has given up that call" : "request the packages again"),
+                        (current.Kind switch
+                        {
+                            ApprovalKinds.MeshCall => "the agent has given up that call",
+                            ApprovalKinds.PluginInstall => "send the plugin again",
+                            _ => "request the packages again",
+                        }),
                     _ => $"approval {id} is {current.State}{(current.DecidedBy is null ? "" : " (by " + current.DecidedBy + ")")}, not pending",
                 });
             }

@@ -56,6 +56,7 @@ internal static class ApprovalsCommand
             "Approve a pending request. Packages: the agent installs exactly the wheels `approvals show` lists, each pinned to its sha256, " +
             "into the venv jobs read; a file that changed since the request is refused and nothing is installed; waits for the " +
             "install (the outcome is in the audit log either way). A mesh call: the agent makes the call it is waiting to make. " +
+            "A plugin: the plugin host installs the bundle it staged, its digest checked again, and loads it. " +
             "Exit code 0 when installed or approved, 1 when the install failed.")
         { approveId, approveJson };
         approve.SetAction(async (parse, ct) =>
@@ -70,13 +71,17 @@ internal static class ApprovalsCommand
             {
                 CliJson.Print(approval, PackagesJsonContext.Default.Approval);
             }
-            else if (approval.State == ApprovalStates.Installed)
+            else if (approval.State == ApprovalStates.Installed && approval.Plugin is null)
             {
                 Console.WriteLine($"approval {approval.Id}: installed {ApprovalText.Packages(approval.Packages)}");
             }
             else if (approval.State == ApprovalStates.Approved && approval.Call is { } call)
             {
                 Console.WriteLine($"approval {approval.Id}: approved: the agent calls {call.DeviceId}.{call.Function} now");
+            }
+            if (approval.State == ApprovalStates.Installed && approval.Plugin is { } plugin)
+            {
+                Console.WriteLine($"approval {approval.Id}: installed plugin {plugin.PluginId} {plugin.Version} (see `boxbot plugins info {plugin.PluginId}`)");
             }
             if (approval.State is not (ApprovalStates.Installed or ApprovalStates.Approved))
             {
@@ -102,8 +107,8 @@ internal static class ApprovalsCommand
             return code;
         });
         return new Command("approvals",
-            "Decide what waits for a human (admins): package requests from `boxbot packages request`, and mesh calls the agent's policy " +
-            "says to ask about. A pending package approval expires after 24 hours, a mesh call's after 2 minutes (the agent waits that long); " +
+            "Decide what waits for a human (admins): package requests from `boxbot packages request`, mesh calls the agent's policy " +
+            "says to ask about, and plugins an admin user sent over the mesh. A pending package approval expires after 24 hours, a mesh call's after 2 minutes (the agent waits that long); " +
             "at most 16 wait at once. Every package decision and install is appended to the agent's packages-audit.log.")
         { list, show, approve, deny };
     }

@@ -31,6 +31,9 @@ public static class ApprovalMethods
     /// <summary><see cref="ApprovalId"/> → <see cref="Approval"/> (<c>installed</c> or <c>failed</c>, with <c>error</c>).</summary>
     public const string Approve = "approvals.approve";
 
+    /// <summary><see cref="PluginApprovalRequest"/> → <see cref="Approval"/>: the plugin host asks for a plugin install (from the mesh).</summary>
+    public const string RequestPlugin = "approvals.request_plugin";
+
     /// <summary><see cref="ApprovalId"/> → <see cref="Approval"/> (<c>denied</c>).</summary>
     public const string Deny = "approvals.deny";
 }
@@ -60,6 +63,9 @@ public static class ApprovalKinds
 
     /// <summary>A call the agent would make to a device on the mesh, which the policy says to ask about (<see cref="Approval.Call"/>).</summary>
     public const string MeshCall = "mesh_call";
+
+    /// <summary>A plugin an admin user sent over the mesh, staged by the plugin host until approved (<see cref="Approval.Plugin"/>).</summary>
+    public const string PluginInstall = "plugin_install";
 }
 
 /// <summary>The call a <see cref="ApprovalKinds.MeshCall"/> approval is about.</summary>
@@ -116,6 +122,8 @@ public sealed record Approval
     [JsonPropertyName("packages")] public required IReadOnlyList<ResolvedPackage> Packages { get; init; }
     /// <summary>The mesh call a <see cref="ApprovalKinds.MeshCall"/> approval is about; null for packages.</summary>
     [JsonPropertyName("call")] public MeshCallApproval? Call { get; init; }
+    /// <summary>The plugin a <see cref="ApprovalKinds.PluginInstall"/> approval installs; null otherwise.</summary>
+    [JsonPropertyName("plugin")] public PluginInstallApproval? Plugin { get; init; }
     [JsonPropertyName("decided_at")] public DateTimeOffset? DecidedAt { get; init; }
     /// <summary>Who approved or denied, e.g. <c>uid 0</c>.</summary>
     [JsonPropertyName("decided_by")] public string? DecidedBy { get; init; }
@@ -124,6 +132,34 @@ public sealed record Approval
 }
 
 public sealed record ApprovalId([property: JsonPropertyName("id")] string Id);
+
+/// <summary>What a plugin install would put on the box, as the admin sees it before approving.</summary>
+public sealed record PluginInstallApproval
+{
+    [JsonPropertyName("plugin_id")] public required string PluginId { get; init; }
+    [JsonPropertyName("version")] public required string Version { get; init; }
+    [JsonPropertyName("digest")] public required string Digest { get; init; }
+    /// <summary>Where it came from: the URL, or "bundle from mesh user NAME".</summary>
+    [JsonPropertyName("source")] public required string Source { get; init; }
+    /// <summary>The installed version it would replace, or null.</summary>
+    [JsonPropertyName("replaces")] public string? Replaces { get; init; }
+    [JsonPropertyName("functions")] public required IReadOnlyList<string> Functions { get; init; }
+    [JsonPropertyName("network")] public required IReadOnlyList<string> Network { get; init; }
+    [JsonPropertyName("secrets")] public required IReadOnlyList<string> Secrets { get; init; }
+    [JsonPropertyName("devices")] public required IReadOnlyList<string> Devices { get; init; }
+    [JsonPropertyName("memory_mib")] public required int MemoryMib { get; init; }
+    [JsonPropertyName("timeout_s")] public required int TimeoutS { get; init; }
+    [JsonPropertyName("python_dependencies")] public required IReadOnlyList<string> PythonDependencies { get; init; }
+    /// <summary>The plugin host's name for the staged bundle (^[0-9a-f]{24}$).</summary>
+    [JsonPropertyName("staged")] public required string Staged { get; init; }
+    [JsonPropertyName("load")] public bool Load { get; init; } = true;
+}
+
+public sealed record PluginApprovalRequest
+{
+    [JsonPropertyName("requested_by")] public required string RequestedBy { get; init; }
+    [JsonPropertyName("plugin")] public required PluginInstallApproval Plugin { get; init; }
+}
 
 /// <summary>Pending approvals only, unless <c>all</c>.</summary>
 public sealed record ApprovalListRequest([property: JsonPropertyName("all")] bool All = false);
@@ -145,6 +181,7 @@ public sealed record InstalledPackageList(
 [JsonSerializable(typeof(PackageRequest))]
 [JsonSerializable(typeof(Approval))]
 [JsonSerializable(typeof(ApprovalId))]
+[JsonSerializable(typeof(PluginApprovalRequest))]
 [JsonSerializable(typeof(ApprovalListRequest))]
 [JsonSerializable(typeof(ApprovalList))]
 [JsonSerializable(typeof(InstalledPackageList))]

@@ -29,6 +29,18 @@ public static class PluginMethods
     public const string Unload = "plugins.unload";
     public const string Reload = "plugins.reload";
     public const string Remove = "plugins.remove";
+
+    /// <summary>The agent, once an admin approved a plugin install: installs the staged bundle (<see cref="PluginApproved"/>).</summary>
+    public const string InstallApproved = "plugins.install_approved";
+}
+
+public sealed record PluginApproved
+{
+    [JsonPropertyName("approval_id")] public required string ApprovalId { get; init; }
+    [JsonPropertyName("staged")] public required string Staged { get; init; }
+    [JsonPropertyName("digest")] public required string Digest { get; init; }
+    [JsonPropertyName("approved_by")] public required string ApprovedBy { get; init; }
+    [JsonPropertyName("load")] public bool Load { get; init; } = true;
 }
 
 /// <summary>Run a plugin: installed (by id), or, for describe, a staged one (<c>staging</c> names its folder).</summary>
@@ -188,6 +200,7 @@ public sealed record PluginInstallResult
 [JsonSerializable(typeof(PluginInfo))]
 [JsonSerializable(typeof(PluginList))]
 [JsonSerializable(typeof(PluginInstallResult))]
+[JsonSerializable(typeof(PluginApproved))]
 [JsonSerializable(typeof(Done))]
 [JsonSerializable(typeof(EmptyParams))]
 public sealed partial class PluginsJsonContext : JsonSerializerContext;

@@ -37,7 +37,7 @@ public sealed class PluginHostService : IDaemonService
         var store = new PluginStore(Path.Combine(context.StateDir, "plugins"), context.Config.Plugins.MaxPlugins, TimeProvider.System);
         _plugins = new PluginManager(store, _sandbox, context.Config.Plugins, pluginLog, TimeProvider.System);
         _mesh.ExtraFunctions = _plugins.MeshFunctions;
-        _mesh.AdminFunctions = new PluginAdminFunctions(_plugins, TimeProvider.System).Functions();
+        _mesh.AdminFunctions = new PluginAdminFunctions(_plugins, context.Config.Plugins, context.Paths.SocketPath(Daemons.Agent), TimeProvider.System).Functions();
         _plugins.Changed = _mesh.RefreshFunctions;
         _plugins.Publish = _mesh.PublishAsync;
         PluginCommands.Map(context.Server, context, _plugins);

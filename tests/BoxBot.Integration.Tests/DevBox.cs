@@ -27,6 +27,20 @@ internal sealed class DevBox(string home) : IDisposable
     public (int ExitCode, string Stdout, string Stderr) Boxbot(IEnumerable<string> args, string? stdin = null, TimeSpan? timeout = null) =>
         TestEnv.Run(TestEnv.Exe("boxbot"), args, new Dictionary<string, string?> { ["BOXBOT_HOME"] = Home }, timeout ?? TimeSpan.FromMinutes(2), stdin);
 
+    /// <summary>The LLM API key a fake LLM server accepts, in the box's credentials folder (0700, the key 0600, as doctor wants).</summary>
+    public void WriteLlmKey()
+    {
+        var credentials = Directory.CreateDirectory(Path.Combine(Home, "credentials"));
+        File.SetUnixFileMode(credentials.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var key = Path.Combine(credentials.FullName, "llm-api-key");
+        File.WriteAllText(key, "sk-ant-test-key-0123456789");
+        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    /// <summary>The text of the tool result the agent sent last in <paramref name="request"/> (Anthropic's wire).</summary>
+    public static string ToolResult(BoxBot.Agent.Tests.Llm.FakeLlmRequest request) =>
+        request.Json.GetProperty("messages").EnumerateArray().Last().GetProperty("content")[0].GetProperty("content").GetString()!;
+
     /// <summary>Writes a file in the box's folder; returns its path.</summary>
     public string Write(string name, string text)
     {

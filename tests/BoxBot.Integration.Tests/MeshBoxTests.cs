@@ -27,16 +27,12 @@ public class MeshBoxTests
     {
         _llm = FakeLlmServer.Start(FakeLlmWire.Anthropic);
         _box = new DevBox(TestEnv.TempDir("mesh-box"));
-        var credentials = Directory.CreateDirectory(Path.Combine(_box.Home, "credentials"));
-        File.SetUnixFileMode(credentials.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var key = Path.Combine(credentials.FullName, "llm-api-key");
-        File.WriteAllText(key, "sk-ant-test-key-0123456789");
-        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _box.WriteLlmKey();
         await _box.StartAsync("[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n[agent.llm]\nprovider = \"anthropic\"\nmodel = \"test-model\"\n" +
             $"base_url = \"{_llm.Url.ToString().TrimEnd('/')}\"\ndaily_budget_usd = 5\n" +
             $"[mesh]\nbox_id = \"{Box}\"\n[mesh.policy.admin]\nallow = [\"lamp.switch\"]\nask = [\"lamp.blink\"]\n");
         _out = Directory.CreateDirectory(Path.Combine(_box.Home, "out")).FullName;
-        await WaitAsync(() => _box.Boxbot(["mesh", "status"]).ExitCode == 0);
+        await TestEnv.WaitUntilAsync(() => _box.Boxbot(["mesh", "status"]).ExitCode == 0);
     }
 
     [OneTimeTearDown]
@@ -81,7 +77,7 @@ public class MeshBoxTests
 
         var calls = new ConcurrentQueue<string>();
         await using var fan = await JoinAsync("fan", calls);
-        await WaitAsync(() => Devices().TryGetValue("fan", out var d) && d.GetProperty("online").GetBoolean());
+        await TestEnv.WaitUntilAsync(() => Devices().TryGetValue("fan", out var d) && d.GetProperty("online").GetBoolean());
 
         (code, stdout, stderr) = _box.Boxbot(["mesh", "invoke", "fan", "switch", "--params", "{\"on\": true}"]);
         Assert.That(code, Is.EqualTo(0), stderr);
@@ -94,7 +90,7 @@ public class MeshBoxTests
 
         (code, stdout, stderr) = _box.Boxbot(["mesh", "device", "remove", "fan"]);
         Assert.That(code, Is.EqualTo(0), stderr);
-        await WaitAsync(() => !fan.Client.IsConnected);
+        await TestEnv.WaitUntilAsync(() => !fan.Client.IsConnected);
         Assert.That(_box.Boxbot(["mesh", "device", "list"]).Stdout, Does.Not.Contain("fan"));
     }
 
@@ -104,7 +100,7 @@ public class MeshBoxTests
         Assert.That(_box.Boxbot(["mesh", "device", "add", "lamp", "--out", _out]).ExitCode, Is.EqualTo(0));
         var calls = new ConcurrentQueue<string>();
         await using var lamp = await JoinAsync("lamp", calls);
-        await WaitAsync(() => Devices().ContainsKey("lamp"));
+        await TestEnv.WaitUntilAsync(() => Devices().ContainsKey("lamp"));
 
         _llm.ThenToolUse("t1", "mesh_invoke", """{"device":"lamp","function":"switch","params":{"on":true}}""");
         _llm.ThenToolUse("t2", "mesh_invoke", """{"device":"lamp","function":"jam"}""");
@@ -113,15 +109,15 @@ public class MeshBoxTests
         var (code, _, stderr) = _box.Boxbot(["chat", "--message", "lights on please"]);
         Assert.That(code, Is.EqualTo(0), stderr);
         var requests = _llm.Requests.Skip(before).ToList();
-        Assert.That(ToolResult(requests[1]), Does.StartWith("<untrusted_data").And.Contain("\"switched\":true"));
-        Assert.That(ToolResult(requests[2]), Does.Contain("refused: the box's mesh policy does not let you call lamp.jam"));
+        Assert.That(DevBox.ToolResult(requests[1]), Does.StartWith("<untrusted_data").And.Contain("\"switched\":true"));
+        Assert.That(DevBox.ToolResult(requests[2]), Does.Contain("refused: the box's mesh policy does not let you call lamp.jam"));
         Assert.That(calls, Is.EqualTo(new[] { "switch {\"on\":true}" }), "jam never reached the lamp");
 
         _llm.ThenToolUse("t3", "mesh_invoke", """{"device":"lamp","function":"blink","params":{"times":3},"reason":"to say hello"}""");
         _llm.ThenText("done");
         var chat = Task.Run(() => _box.Boxbot(["chat", "--message", "blink the lamp"]));
         string? id = null;
-        await WaitAsync(() => (id = PendingMeshApproval()) is not null);
+        await TestEnv.WaitUntilAsync(() => (id = PendingMeshApproval()) is not null);
         Assert.That(calls, Has.Count.EqualTo(1), "nothing is called before an admin approves");
         var (approveCode, approved, approveErr) = _box.Boxbot(["approvals", "approve", id!]);
         Assert.That(approveCode, Is.EqualTo(0), approveErr);
@@ -149,7 +145,7 @@ public class MeshBoxTests
             TimeSpan.FromSeconds(5))).RootElement;
 
         Assert.That(reply.GetProperty("result").GetProperty("status").GetString(), Is.EqualTo("accepted"), reply.GetRawText());
-        await WaitAsync(() => _llm.Requests.Count > before);
+        await TestEnv.WaitUntilAsync(() => _llm.Requests.Count > before);
         var body = _llm.Requests[before].Body;
         Assert.That(body, Does.Contain("mesh:doorbell").And.Contain("It says it is alice; nothing confirms that.").And.Contain("untrusted_data"));
         var forged = await doorbell.Client.RequestAsync(MeshSubjects.Cmd("default", Box + "-admin"), "{}"u8.ToArray(), TimeSpan.FromSeconds(1))
@@ -170,9 +166,6 @@ public class MeshBoxTests
         return code != 0 ? null : JsonDocument.Parse(stdout).RootElement.GetProperty("approvals").EnumerateArray()
             .Where(a => a.GetProperty("kind").GetString() == "mesh_call").Select(a => a.GetProperty("id").GetString()).FirstOrDefault();
     }
-
-    private static string ToolResult(FakeLlmRequest request) =>
-        request.Json.GetProperty("messages").EnumerateArray().Last().GetProperty("content")[0].GetProperty("content").GetString()!;
 
     /// <summary>A device joining with the files `mesh device add` wrote: switch(on), blink(times), jam() which fails.</summary>
     private async Task<Joined> JoinAsync(string name, ConcurrentQueue<string> calls)
@@ -217,16 +210,6 @@ public class MeshBoxTests
         {
             await device.DisposeAsync();
             await Client.DisposeAsync();
-        }
-    }
-
-    private static async Task WaitAsync(Func<bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!done())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
-            await Task.Delay(100);
         }
     }
 }

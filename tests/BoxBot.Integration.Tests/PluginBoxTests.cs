@@ -29,16 +29,12 @@ public class PluginBoxTests
     {
         _llm = FakeLlmServer.Start(FakeLlmWire.Anthropic);
         _box = new DevBox(TestEnv.TempDir("plugin-box"));
-        var credentials = Directory.CreateDirectory(Path.Combine(_box.Home, "credentials"));
-        File.SetUnixFileMode(credentials.FullName, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var key = Path.Combine(credentials.FullName, "llm-api-key");
-        File.WriteAllText(key, "sk-ant-test-key-0123456789");
-        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        _box.WriteLlmKey();
         // The agent may call one plugin function for an admin: hello-world's, by its full name on the box.
         await _box.StartAsync($"[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n[agent.llm]\nprovider = \"anthropic\"\nmodel = \"test-model\"\n" +
             $"base_url = \"{_llm.Url.ToString().TrimEnd('/')}\"\ndaily_budget_usd = 5\n" +
             $"[mesh]\nbox_id = \"{Box}\"\n[mesh.policy.admin]\nallow = [\"{Box}.hello-world.hello_world\"]\n");
-        await WaitAsync(() => _box.Boxbot(["mesh", "status"]).ExitCode == 0);
+        await TestEnv.WaitUntilAsync(() => _box.Boxbot(["mesh", "status"]).ExitCode == 0);
         _plugins = Directory.CreateDirectory(Path.Combine(_box.Home, "plugin-src")).FullName;
         var keys = Directory.CreateDirectory(Path.Combine(_box.Home, "keys")).FullName;
         var (code, _, stderr) = _box.Boxbot(["mesh", "admin", "add", "watcher", "--out", keys]);
@@ -59,8 +55,8 @@ public class PluginBoxTests
                 _events.Enqueue((message.Subject, Encoding.UTF8.GetString(message.Data.Span)));
             }
         });
-        Write("hello-world", HelloWorldManifest, HelloWorldCode);
-        Write("demo", DemoManifest, DemoCode);
+        Write("hello-world", ReferencePlugins.HelloWorldManifest, ReferencePlugins.HelloWorldCode);
+        Write("demo", ReferencePlugins.DemoManifest, ReferencePlugins.DemoCode);
         Write("prober", """{"id": "prober", "version": "1", "entry_point": "capability.py", "class_name": "Prober", "capabilities": {"timeout_s": 2, "memory_mib": 64}}""", ProberCode);
         Write("leaver", """{"id": "leaver", "version": "2", "entry_point": "capability.py", "class_name": "Prober"}""", ProberCode);
         // hello-world serves throughout: the other tests check that it keeps answering while they break things.
@@ -110,7 +106,7 @@ public class PluginBoxTests
         Assert.That(functions.Keys, Is.SupersetOf(new[] { "hello_world", "hello-world.hello_world", "echo", "demo.echo", "ping", "demo.ping", "get_status" }));
         Assert.That(functions["hello_world"], Is.EqualTo("""{"type":"object","properties":{"name":{"type":"string","description":"Name to greet (default: world).","default":"world"}},"required":[]}"""));
 
-        await WaitAsync(() => _events.Any(e => e.Subject.EndsWith(".event.plugin_loaded", StringComparison.Ordinal) && e.Body.Contains("\"plugin_id\":\"demo\"")));
+        await TestEnv.WaitUntilAsync(() => _events.Any(e => e.Subject.EndsWith(".event.plugin_loaded", StringComparison.Ordinal) && e.Body.Contains("\"plugin_id\":\"demo\"")));
         var loaded = _events.First(e => e.Body.Contains("\"plugin_id\":\"demo\"")).Body;
         Assert.That(JsonDocument.Parse(loaded).RootElement.GetProperty("params").GetProperty("functions").EnumerateArray().Select(f => f.GetString()),
             Is.EquivalentTo(new[] { "echo", "ping" }));
@@ -150,14 +146,14 @@ public class PluginBoxTests
         var failed = InvokeError("prober.run");
         Assert.That(failed, Does.Contain("the plugin's process ended during the call"));
         Assert.That(Invoke("hello_world").GetProperty("message").GetString(), Is.EqualTo("Hello, world!"));
-        await WaitAsync(() => Info("prober").GetProperty("state").GetString() == "running");
+        await TestEnv.WaitUntilAsync(() => Info("prober").GetProperty("state").GetString() == "running");
         var info = Info("prober");
         Assert.That(info.GetProperty("last_error").GetString(), Does.Contain("seccomp"));
         Assert.That(info.GetProperty("restarts").GetInt32(), Is.EqualTo(1));
 
         // A spin past timeout_s: the call is reported, the stuck process ended and restarted.
         Assert.That(InvokeError("prober.spin"), Does.Contain("no result within 2 s"));
-        await WaitAsync(() => Info("prober") is var i && i.GetProperty("restarts").GetInt32() == 2 && i.GetProperty("state").GetString() == "running");
+        await TestEnv.WaitUntilAsync(() => Info("prober") is var i && i.GetProperty("restarts").GetInt32() == 2 && i.GetProperty("state").GetString() == "running");
         Assert.That(Info("prober").GetProperty("last_error").GetString(), Does.Contain("did not answer a cancel").Or.Contain("did not end when cancelled"));
 
         // Memory: 512 MiB against a 64 MiB limit fails inside the plugin; the process lives on.
@@ -167,7 +163,7 @@ public class PluginBoxTests
 
         // Its events go out on the box's event subjects.
         Assert.That(Invoke("prober.shout", Json(("text", "hi"))).GetProperty("shouted").GetString(), Is.EqualTo("hi"));
-        await WaitAsync(() => _events.Any(e => e.Subject.EndsWith(".event.shouted", StringComparison.Ordinal)));
+        await TestEnv.WaitUntilAsync(() => _events.Any(e => e.Subject.EndsWith(".event.shouted", StringComparison.Ordinal)));
         var shouted = JsonDocument.Parse(_events.First(e => e.Subject.EndsWith(".event.shouted", StringComparison.Ordinal)).Body).RootElement.GetProperty("params");
         Assert.That((shouted.GetProperty("text").GetString(), shouted.GetProperty("device_id").GetString()), Is.EqualTo(("hi", Box)));
     }
@@ -217,7 +213,7 @@ public class PluginBoxTests
         (code, var stdout, stderr) = _box.Boxbot(["plugins", "unload", "leaver"]);
         Assert.That(code, Is.Zero, stderr);
         Assert.That(stdout, Does.StartWith("leaver 2: not loaded"));
-        await WaitAsync(() => _events.Any(e => e.Subject.EndsWith(".event.plugin_unloaded", StringComparison.Ordinal) && e.Body.Contains("\"leaver\"")));
+        await TestEnv.WaitUntilAsync(() => _events.Any(e => e.Subject.EndsWith(".event.plugin_unloaded", StringComparison.Ordinal) && e.Body.Contains("\"leaver\"")));
         Assert.That(InvokeError("leaver.env"), Does.Contain("leaver.env"));
         var data = Path.Combine(_box.Home, "state", "boxbot-sandbox", "plugin-data", "leaver");
         Assert.That(File.ReadAllText(Path.Combine(data, "note.txt")), Is.EqualTo("kept"), "unloading keeps the data");
@@ -250,13 +246,34 @@ public class PluginBoxTests
         Assert.That((missing.GetProperty("status").GetString(), missing.GetProperty("message").GetString()), Is.EqualTo(("error", "Failed to load plugin 'ghost'")));
         Assert.That(missing.GetProperty("reason").GetString(), Does.Contain("no plugin 'ghost' is installed"));
 
-        // Code arrives over the mesh only with an admin's approval on the box, which is not built: refused, and said so.
-        var install = await AdminAsync("install_plugin_from_bundle", """{"bundle_b64": "AAAA"}""");
-        Assert.That(install.GetProperty("status").GetString(), Is.EqualTo("error"));
-        Assert.That(install.GetProperty("message").GetString(), Does.Contain("boxbot plugins install"));
+        // Code sent over the mesh is checked and staged; it is installed only when an admin approves on the box.
+        var bundlePath = Path.Combine(_box.Home, "meshed.tgz");
+        Write("meshed", """{"id": "meshed", "version": "3", "class_name": "Meshed"}""",
+            "from device_connect_edge.drivers.decorators import rpc\n\nclass Meshed:\n    def __init__(self, device=None):\n        pass\n\n    @rpc()\n    async def where(self) -> dict:\n        return {\"from\": \"the mesh\"}\n");
+        Assert.That(_box.Boxbot(["plugins", "pack", Path.Combine(_plugins, "meshed"), "--out", bundlePath]).ExitCode, Is.Zero);
+        var bundle = Convert.ToBase64String(File.ReadAllBytes(bundlePath));
+        var digest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(bundlePath)));
+        var unpinned = await AdminAsync("install_plugin_from_bundle", $$"""{"bundle_b64": "{{bundle}}"}""");
+        Assert.That((unpinned.GetProperty("status").GetString(), unpinned.GetProperty("message").GetString()), Is.EqualTo(("error", "digest is required (sha256:HEX of the bundle; [plugins] require_digest)")));
+        var pending = await AdminAsync("install_plugin_from_bundle", $$"""{"bundle_b64": "{{bundle}}", "digest": "{{digest}}"}""");
+        Assert.That((pending.GetProperty("status").GetString(), pending.GetProperty("plugin_id").GetString(), pending.GetProperty("digest").GetString()),
+            Is.EqualTo(("pending", "meshed", digest)), pending.GetRawText());
+        var approval = pending.GetProperty("approval_id").GetString()!;
+        Assert.That(InvokeError("meshed.where"), Does.Contain("meshed.where"), "nothing is installed before an admin approves");
+        var (code, shown, stderr) = _box.Boxbot(["approvals", "show", approval]);
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(shown, Does.Contain("installs plugin meshed 3, from bundle from mesh admin watcher").And.Contain(digest).And.Contain("functions  where"));
+        (code, var approved, stderr) = _box.Boxbot(["approvals", "approve", approval]);
+        Assert.That(code, Is.Zero, stderr);
+        Assert.That(approved, Does.Contain("installed plugin meshed 3"));
+        Assert.That(Invoke("meshed.where").GetProperty("from").GetString(), Is.EqualTo("the mesh"));
+        Assert.That(Info("meshed").GetProperty("installed_by").GetString(), Does.StartWith("console:"));
 
-        // Changes are rate-limited per caller: two used above, eight more pass, the next is refused.
-        for (var i = 0; i < 8; i++)
+        var refused = await AdminAsync("install_plugin_from_manifest", """{"manifest": {"type": "docker", "image": "x"}}""");
+        Assert.That(refused.GetProperty("message").GetString(), Does.StartWith("unsupported manifest type: docker"));
+
+        // Changes are rate-limited per caller: four used above (the docker manifest is refused before it counts), six more pass, the next is refused.
+        for (var i = 0; i < 6; i++)
         {
             await AdminAsync("unload_plugin", """{"plugin_id": "ghost"}""");
         }
@@ -276,13 +293,10 @@ public class PluginBoxTests
         var (code, _, stderr) = _box.Boxbot(["chat", "--message", "greet me through the plugin"]);
         Assert.That(code, Is.EqualTo(0), stderr);
         var requests = _llm.Requests.Skip(before).ToList();
-        Assert.That(ToolResult(requests[1]), Does.StartWith("<untrusted_data").And.Contain("Hello, agent!"));
-        Assert.That(ToolResult(requests[2]), Does.Contain($"refused: the box's mesh policy does not let you call {Box}.hello_world"),
+        Assert.That(DevBox.ToolResult(requests[1]), Does.StartWith("<untrusted_data").And.Contain("Hello, agent!"));
+        Assert.That(DevBox.ToolResult(requests[2]), Does.Contain($"refused: the box's mesh policy does not let you call {Box}.hello_world"),
             "the same function under a name the policy does not list is denied");
     }
-
-    private static string ToolResult(FakeLlmRequest request) =>
-        request.Json.GetProperty("messages").EnumerateArray().Last().GetProperty("content")[0].GetProperty("content").GetString()!;
 
     private async Task<JsonElement> AdminAsync(string method, string parameters)
     {
@@ -324,97 +338,6 @@ public class PluginBoxTests
         Assert.That(code, Is.Zero, stderr);
         return JsonDocument.Parse(stdout).RootElement.Clone();
     }
-
-    private static async Task WaitAsync(Func<bool> done)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!done())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
-            await Task.Delay(100);
-        }
-    }
-
-    // The reference's examples/hello-world and capabilities/demo, as they are written.
-    private const string HelloWorldManifest = """
-        {
-          "id": "hello-world",
-          "version": "0.1.0",
-          "description": "Minimal hello-world plugin for testing load and invoke",
-          "entry_point": "capability.py",
-          "class_name": "HelloWorldCapability"
-        }
-        """;
-
-    private const string HelloWorldCode = """"
-        """Hello-world capability — smallest useful plugin for smoke tests."""
-
-        from __future__ import annotations
-
-        from device_connect_edge.drivers.decorators import rpc
-
-
-        class HelloWorldCapability:
-            """Single-RPC plugin used to verify plugin load and mesh invoke."""
-
-            def __init__(self, device=None) -> None:
-                self.device = device
-
-            @rpc()
-            async def hello_world(self, name: str = "world") -> dict:
-                """Return a greeting — use this to confirm the plugin is loaded and reachable.
-
-                Args:
-                    name: Name to greet (default: world).
-                """
-                return {"message": f"Hello, {name}!"}
-        """";
-
-    private const string DemoManifest = """
-        {
-          "id": "demo",
-          "version": "0.1.0",
-          "description": "Example plugin capability — ping and echo RPCs",
-          "entry_point": "capability.py",
-          "class_name": "DemoCapability"
-        }
-        """;
-
-    private const string DemoCode = """"
-        """Demo capability for the Device Connect plugin host."""
-
-        from __future__ import annotations
-
-        from device_connect_edge.drivers.decorators import emit, rpc
-
-
-        class DemoCapability:
-            """Minimal capability illustrating the manifest + @rpc pattern."""
-
-            def __init__(self, device=None) -> None:
-                self.device = device
-                self._tick = 0
-
-            @rpc()
-            async def ping(self) -> dict:
-                """Health check for the demo plugin."""
-                return {"pong": True, "plugin": "demo"}
-
-            @rpc()
-            async def echo(self, message: str = "hello") -> dict:
-                """Echo a message back to the caller.
-
-                Args:
-                    message: Text to echo.
-                """
-                self._tick += 1
-                return {"message": message, "tick": self._tick}
-
-            @emit()
-            async def demo_ready(self, plugin: str = "demo") -> None:
-                """Emitted when the demo capability is ready."""
-                pass
-        """";
 
     private const string ProberCode = """"
         import os

@@ -23,28 +23,7 @@ public class PluginsCliTests
               "capabilities": {"network": ["api.open-meteo.com"], "secrets": ["WEATHER_KEY"], "timeout_s": 5}
             }
             """);
-        File.WriteAllText(Path.Combine(demo, "capability.py"), """
-            from device_connect_edge.drivers.decorators import emit, rpc
-
-
-            class DemoCapability:
-                def __init__(self, device=None) -> None:
-                    self.device = device
-                    self._tick = 0
-
-                @rpc()
-                async def ping(self) -> dict:
-                    return {"pong": True, "plugin": "demo"}
-
-                @rpc()
-                async def echo(self, message: str = "hello") -> dict:
-                    self._tick += 1
-                    return {"message": message, "tick": self._tick}
-
-                @emit()
-                async def demo_ready(self, plugin: str = "demo") -> None:
-                    pass
-            """);
+        File.WriteAllText(Path.Combine(demo, "capability.py"), ReferencePlugins.DemoCode);
     }
 
     [TearDown]

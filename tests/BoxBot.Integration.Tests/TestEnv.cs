@@ -40,6 +40,17 @@ internal static class TestEnv
         return dir;
     }
 
+    /// <summary>Polls <paramref name="done"/> every 100 ms until it holds; fails the test after 30 s.</summary>
+    public static async Task WaitUntilAsync(Func<bool> done)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!done())
+        {
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out");
+            await Task.Delay(100);
+        }
+    }
+
     public static void Signal(int pid, int signal) => _ = LinuxProcess.Signal(pid, signal);
 
     public static bool IsAlive(int pid)

@@ -22,6 +22,17 @@ internal static class ApprovalText
             text.AppendLine(CultureInfo.InvariantCulture, $"  the agent would call {call.DeviceId}.{call.Function} on the mesh (the [mesh.policy.{call.Role}] rules say ask) with:");
             text.AppendLine(CultureInfo.InvariantCulture, $"    {call.Params}");
         }
+        else if (a.Plugin is { } p)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {(a.State == ApprovalStates.Installed ? "installed" : "installs")} plugin {p.PluginId} {p.Version}{(p.Replaces is { } old ? ", replacing " + old : "")}, from {p.Source}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"    digest     {p.Digest}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"    functions  {(p.Functions.Count == 0 ? "-" : string.Join(", ", p.Functions))}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"    may use    network {(p.Network.Count == 0 ? "none" : string.Join(", ", p.Network))}; secrets {(p.Secrets.Count == 0 ? "none" : string.Join(", ", p.Secrets))}; devices {(p.Devices.Count == 0 ? "none" : string.Join(", ", p.Devices))}; {p.MemoryMib} MiB; {p.TimeoutS} s a call");
+            if (p.PythonDependencies.Count > 0)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"    python     {string.Join(", ", p.PythonDependencies)} (not installed by this approval)");
+            }
+        }
         else
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {(a.State == ApprovalStates.Installed ? "installed" : "installs")} exactly {a.Packages.Count} wheel{(a.Packages.Count == 1 ? "" : "s")}:");
@@ -58,7 +69,9 @@ internal static class ApprovalText
         text.AppendLine(CultureInfo.InvariantCulture, $"{"ID",-8}  {"STATE",-10}  {"SINCE",-26}  {"REQUESTED BY",-12}  FOR");
         foreach (var a in approvals)
         {
-            var packages = a.Call is { } call ? $"mesh call {call.DeviceId}.{call.Function}" : string.Join(", ", a.Packages.Select(p => $"{p.Name}=={p.Version}"));
+            var packages = a.Call is { } call ? $"mesh call {call.DeviceId}.{call.Function}"
+                : a.Plugin is { } plugin ? $"plugin {plugin.PluginId} {plugin.Version} ({plugin.Digest[..19]}…)"
+                : string.Join(", ", a.Packages.Select(p => $"{p.Name}=={p.Version}"));
             text.AppendLine(CultureInfo.InvariantCulture, $"{a.Id,-8}  {a.State,-10}  {Time(a.DecidedAt ?? a.CreatedAt),-26}  {a.RequestedBy,-12}  {packages}");
         }
         return text.ToString();

@@ -60,6 +60,10 @@ internal static class PluginCommands
             await plugins.UnloadAsync(p.PluginId, ct);
             return await plugins.LoadAsync(p.PluginId, remember: true, ct);
         }, TimeSpan.FromSeconds(60));
+        // Only the agent, after an admin approved a plugin that came over the mesh (it keeps the approvals).
+        var agent = CallerPolicy.Of(Principal.Root, Principal.Self, Principal.User(Daemons.Agent.ServiceUser));
+        server.Map(PluginMethods.InstallApproved, agent, json.PluginApproved, json.PluginInstallResult,
+            async (p, _, ct) => await plugins.InstallApprovedAsync(p, ct), TimeSpan.FromSeconds(150));
         server.Map(PluginMethods.Remove, admins, json.PluginIdRequest, json.PluginInfo, async (p, rpc, ct) => await plugins.RemoveAsync(p.PluginId, Who(rpc), ct),
             TimeSpan.FromSeconds(30));
     }

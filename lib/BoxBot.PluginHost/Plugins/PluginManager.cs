@@ -220,66 +220,165 @@ internal sealed class PluginManager : IAsyncDisposable
         await _changing.WaitAsync(ct);
         try
         {
-            ExtractedPlugin extracted;
+            var (extracted, manifest, functions) = await CheckLockedAsync(bundle, ct);
+            var replaced = _store.Get(manifest.Id) is not null;
+            if (replaced && replace && _loaded.ContainsKey(manifest.Id))
+            {
+                await UnloadLockedAsync(manifest.Id, remember: false, ct);
+            }
+            InstalledPlugin installed;
             try
             {
-                extracted = PluginArchive.Extract(bundle, PluginArchive.Detect(null, bundle), _store.StagingDir);
+                installed = _store.Install(extracted, actual, source, installedBy, [], replace);
             }
-            catch (PluginArchiveException e)
+            catch (PluginStoreException e)
             {
-                throw new RpcException(RpcErrorCodes.InvalidParams, "the bundle is refused: " + e.Message);
+                throw new RpcException(RpcErrorCodes.Refused, e.Message);
             }
-            try
+            _log.LogInformation("plugin {Plugin} {Version} ({Digest}) installed from {Source} by {By}: {Count} functions", installed.Id, installed.Version,
+                installed.Digest, source, installedBy, functions.Count);
+            if (load)
             {
-                var manifest = PluginManifest.Parse(await File.ReadAllTextAsync(Path.Combine(extracted.Root, "manifest.json"), ct), "manifest.json");
-                RefuseUnavailable(manifest);
-                var staged = Path.GetRelativePath(_store.StagingDir, extracted.Root);
-                var offer = await _sandbox.DescribeAsync(new SandboxPluginSpec
-                {
-                    PluginId = manifest.Id,
-                    EntryPoint = manifest.EntryPoint,
-                    ClassName = manifest.ClassName,
-                    MemoryMib = manifest.Capabilities.MemoryMib,
-                    TimeoutS = manifest.Capabilities.TimeoutSeconds,
-                    Staging = staged,
-                }, ct);
-                var replaced = _store.Get(manifest.Id) is not null;
-                if (replaced && replace && _loaded.ContainsKey(manifest.Id))
-                {
-                    await UnloadLockedAsync(manifest.Id, remember: false, ct);
-                }
-                InstalledPlugin installed;
-                try
-                {
-                    installed = _store.Install(extracted, actual, source, installedBy, [], replace);
-                }
-                catch (PluginStoreException e)
-                {
-                    throw new RpcException(RpcErrorCodes.Refused, e.Message);
-                }
-                _log.LogInformation("plugin {Plugin} {Version} ({Digest}) installed from {Source} by {By}: {Count} functions", installed.Id, installed.Version,
-                    installed.Digest, source, installedBy, Names(offer.Functions).Count);
-                if (load)
-                {
-                    await LoadLockedAsync(installed.Id, remember: true, ct);
-                }
-                return new PluginInstallResult { Plugin = await InfoAsync(installed.Id, ct), Replaced = replaced };
+                await LoadLockedAsync(installed.Id, remember: true, ct);
             }
-            catch (PluginManifestException e)
-            {
-                throw new RpcException(RpcErrorCodes.InvalidParams, "manifest.json: " + e.Message);
-            }
+            return new PluginInstallResult { Plugin = await InfoAsync(installed.Id, ct), Replaced = replaced };
         }
         finally
         {
-            if (Directory.Exists(_store.StagingDir))
-            {
-                foreach (var left in Directory.EnumerateDirectories(_store.StagingDir))
-                {
-                    Directory.Delete(left, recursive: true);
-                }
-            }
+            ClearStaging();
             _changing.Release();
+        }
+    }
+
+    // ---- installs from the mesh: staged until an admin approves on the box ----
+
+    private string PendingDir => Path.Combine(_store.Root, "pending");
+
+    /// <summary>
+    /// Checks <paramref name="bundle"/> as an install would (digest, archive, manifest, capabilities, an import in a sandbox
+    /// job), keeps it in <c>pending/</c> and asks the agent for an admin's approval; returns the approval. Nothing is
+    /// installed until <see cref="InstallApprovedAsync"/>.
+    /// </summary>
+    public async Task<Approval> StageAsync(byte[] bundle, string digest, string source, string requestedBy, bool load, string agentSocket, CancellationToken ct)
+    {
+        var actual = PluginBundle.Digest(bundle);
+        if (PluginDownload.NormalizeDigest(digest) != actual["sha256:".Length..])
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, $"digest mismatch: the bundle is {actual}, not {digest}");
+        }
+        PluginInstallApproval plugin;
+        await _changing.WaitAsync(ct);
+        try
+        {
+            var (_, manifest, functions) = await CheckLockedAsync(bundle, ct);
+            var staged = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+            Directory.CreateDirectory(PendingDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            foreach (var old in Directory.EnumerateFiles(PendingDir).Where(f => _time.GetUtcNow() - File.GetLastWriteTimeUtc(f) > TimeSpan.FromHours(25)))
+            {
+                File.Delete(old); // approvals last 24 hours
+            }
+            AtomicFile.Write(Path.Combine(PendingDir, staged + ".tgz"), Convert.ToBase64String(bundle), UnixFileMode.UserRead | UnixFileMode.UserWrite, overwrite: false);
+            var c = manifest.Capabilities;
+            plugin = new PluginInstallApproval
+            {
+                PluginId = manifest.Id,
+                Version = manifest.Version,
+                Digest = actual,
+                Source = source,
+                Replaces = _store.Get(manifest.Id)?.Version,
+                Functions = functions,
+                Network = c.Hosts,
+                Secrets = c.Secrets,
+                Devices = c.Devices,
+                MemoryMib = c.MemoryMib,
+                TimeoutS = c.TimeoutSeconds,
+                PythonDependencies = manifest.PythonDependencies,
+                Staged = staged,
+                Load = load,
+            };
+        }
+        finally
+        {
+            ClearStaging();
+            _changing.Release();
+        }
+        try
+        {
+            await using var agent = await JsonRpcClient.ConnectAsync(agentSocket, ct);
+            return await agent.CallAsync(ApprovalMethods.RequestPlugin, new PluginApprovalRequest { RequestedBy = requestedBy, Plugin = plugin },
+                PackagesJsonContext.Default.PluginApprovalRequest, PackagesJsonContext.Default.Approval, TimeSpan.FromSeconds(10), ct);
+        }
+        catch (Exception e) when (e is RpcException or IpcException)
+        {
+            File.Delete(Path.Combine(PendingDir, plugin.Staged + ".tgz"));
+            throw new RpcException(RpcErrorCodes.Unavailable, "the agent, which keeps approvals, did not take the request: " + e.Message);
+        }
+    }
+
+    /// <summary>Installs what <see cref="StageAsync"/> kept, once the agent says an admin approved it (its digest checked again).</summary>
+    public async Task<PluginInstallResult> InstallApprovedAsync(PluginApproved approved, CancellationToken ct)
+    {
+        if (!System.Text.RegularExpressions.Regex.IsMatch(approved.Staged, "^[0-9a-f]{24}$"))
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, "staged must be 24 hex digits");
+        }
+        var path = Path.Combine(PendingDir, approved.Staged + ".tgz");
+        if (!File.Exists(path))
+        {
+            throw new RpcException(RpcErrorCodes.NotFound, $"nothing is staged as {approved.Staged} (staged plugins are kept 24 hours)");
+        }
+        var bundle = Convert.FromBase64String(await File.ReadAllTextAsync(path, ct));
+        try
+        {
+            return await InstallAsync(bundle, approved.Digest, $"mesh (approval {approved.ApprovalId})", approved.ApprovedBy, replace: true, approved.Load, ct);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>The checks of an install short of moving it into place: archive, manifest, capabilities, the import's functions.</summary>
+    private async Task<(ExtractedPlugin Extracted, PluginManifest Manifest, IReadOnlyList<string> Functions)> CheckLockedAsync(byte[] bundle, CancellationToken ct)
+    {
+        ExtractedPlugin extracted;
+        try
+        {
+            extracted = PluginArchive.Extract(bundle, PluginArchive.Detect(null, bundle), _store.StagingDir);
+        }
+        catch (PluginArchiveException e)
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, "the bundle is refused: " + e.Message);
+        }
+        try
+        {
+            var manifest = PluginManifest.Parse(await File.ReadAllTextAsync(Path.Combine(extracted.Root, "manifest.json"), ct), "manifest.json");
+            RefuseUnavailable(manifest);
+            var offer = await _sandbox.DescribeAsync(new SandboxPluginSpec
+            {
+                PluginId = manifest.Id,
+                EntryPoint = manifest.EntryPoint,
+                ClassName = manifest.ClassName,
+                MemoryMib = manifest.Capabilities.MemoryMib,
+                TimeoutS = manifest.Capabilities.TimeoutSeconds,
+                Staging = Path.GetRelativePath(_store.StagingDir, extracted.Root),
+            }, ct);
+            return (extracted, manifest, Names(offer.Functions));
+        }
+        catch (PluginManifestException e)
+        {
+            throw new RpcException(RpcErrorCodes.InvalidParams, "manifest.json: " + e.Message);
+        }
+    }
+
+    private void ClearStaging()
+    {
+        if (Directory.Exists(_store.StagingDir))
+        {
+            foreach (var left in Directory.EnumerateDirectories(_store.StagingDir))
+            {
+                Directory.Delete(left, recursive: true);
+            }
         }
     }
 
