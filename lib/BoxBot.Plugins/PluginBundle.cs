@@ -29,6 +29,9 @@ public static partial class PluginBundle
     /// <summary><c>sha256:</c> and the lower-case hex of the SHA-256 of <paramref name="bundle"/>.</summary>
     public static string Digest(ReadOnlySpan<byte> bundle) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bundle));
 
+    /// <summary>Whether <paramref name="expected"/> (<c>sha256:HEX</c> or bare hex, any case) names <paramref name="digest"/>, as <see cref="Digest"/> writes it.</summary>
+    public static bool DigestMatches(string digest, string expected) => PluginDownload.NormalizeDigest(expected) == digest["sha256:".Length..];
+
     /// <summary>
     /// The bundle of <paramref name="folder"/>. Only regular files and folders are packed (a link or a device is refused,
     /// naming it); <c>__pycache__</c> and <c>*.pyc</c> are left out; entries in name order, owner root, modes 0644/0755,

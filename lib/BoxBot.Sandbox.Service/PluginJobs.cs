@@ -91,7 +91,7 @@ internal sealed partial class PluginJobs : IAsyncDisposable
 
     private static void RequireId(string id)
     {
-        if (!IdPattern().IsMatch(id))
+        if (!JobPlugin.IsValidId(id))
         {
             throw new RpcException(RpcErrorCodes.InvalidParams, $"plugin_id '{id}' must match ^[a-z0-9][a-z0-9_-]{{0,63}}$");
         }
@@ -149,13 +149,9 @@ internal sealed partial class PluginJobs : IAsyncDisposable
         {
             throw new RpcException(RpcErrorCodes.Refused, e.Message);
         }
-        catch (SandboxRequestException e)
-        {
-            throw new RpcException(RpcErrorCodes.InvalidParams, e.Message);
-        }
         catch (SandboxException e)
         {
-            throw new RpcException(RpcErrorCodes.Unavailable, "the sandbox could not run the plugin: " + e.Message);
+            throw SandboxFaults.ToRpc(e, "run the plugin");
         }
     }
 
@@ -196,13 +192,9 @@ internal sealed partial class PluginJobs : IAsyncDisposable
         {
             throw new RpcException(RpcErrorCodes.Refused, e.Message);
         }
-        catch (SandboxBusyException e)
-        {
-            throw new RpcException(RpcErrorCodes.Busy, e.Message);
-        }
         catch (SandboxException e)
         {
-            throw new RpcException(RpcErrorCodes.Unavailable, "the sandbox could not import the plugin: " + e.Message);
+            throw SandboxFaults.ToRpc(e, "import the plugin");
         }
     }
 
@@ -265,9 +257,6 @@ internal sealed partial class PluginJobs : IAsyncDisposable
         await _supervisor.DisposeAsync();
         await _runner.DisposeAsync();
     }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
-    private static partial Regex IdPattern();
 
     [GeneratedRegex("^[a-z0-9-]{1,80}(/[A-Za-z0-9._-]{1,100})?$")]
     private static partial Regex StagingPattern();

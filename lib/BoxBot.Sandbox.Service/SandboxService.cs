@@ -94,17 +94,9 @@ public sealed class SandboxService : IDaemonService
                 Attachments = [.. r.Attachments.Select(a => new SandboxAttachment(a.Name, a.Content.LongLength, a.Content))],
             };
         }
-        catch (SandboxBusyException e)
-        {
-            throw new RpcException(RpcErrorCodes.Busy, e.Message);
-        }
-        catch (SandboxRequestException e)
-        {
-            throw new RpcException(RpcErrorCodes.InvalidParams, e.Message);
-        }
         catch (SandboxException e)
         {
-            throw new RpcException(RpcErrorCodes.Unavailable, "the sandbox could not run the job: " + e.Message);
+            throw SandboxFaults.ToRpc(e, "run the job");
         }
     }
 

@@ -37,6 +37,25 @@ internal sealed class DevBox(string home) : IDisposable
         File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
+    /// <summary>The config of a box whose agent talks to <paramref name="llm"/> (webhook on any port, no warm jobs); sections may follow.</summary>
+    public static string AgentConfig(BoxBot.Agent.Tests.Llm.FakeLlmServer llm) =>
+        "[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n[agent.llm]\nprovider = \"anthropic\"\nmodel = \"test-model\"\n" +
+        $"base_url = \"{llm.Url.ToString().TrimEnd('/')}\"\ndaily_budget_usd = 5\n";
+
+    /// <summary>Connects as mesh user <paramref name="name"/> with the portal file `boxbot mesh … add --out` wrote in <paramref name="dir"/>.</summary>
+    public static async Task<(BoxBot.Mesh.MeshClient Client, string Tenant)> ConnectAsAsync(string dir, string name)
+    {
+        var portal = BoxBot.Mesh.Credentials.PortalCredentials.Parse(File.ReadAllText(Path.Combine(dir, name + ".creds.json")), name, dir);
+        var client = await BoxBot.Mesh.MeshClient.ConnectAsync(BoxBot.Mesh.MeshOptions.For(portal.Urls[0]) with
+        {
+            Jwt = portal.Jwt,
+            Seed = portal.Seed,
+            InboxPrefix = "_INBOX_" + name,
+            Name = name,
+        }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        return (client, portal.Tenant);
+    }
+
     /// <summary>The text of the tool result the agent sent last in <paramref name="request"/> (Anthropic's wire).</summary>
     public static string ToolResult(BoxBot.Agent.Tests.Llm.FakeLlmRequest request) =>
         request.Json.GetProperty("messages").EnumerateArray().Last().GetProperty("content")[0].GetProperty("content").GetString()!;

@@ -28,8 +28,7 @@ public class MeshBoxTests
         _llm = FakeLlmServer.Start(FakeLlmWire.Anthropic);
         _box = new DevBox(TestEnv.TempDir("mesh-box"));
         _box.WriteLlmKey();
-        await _box.StartAsync("[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n[agent.llm]\nprovider = \"anthropic\"\nmodel = \"test-model\"\n" +
-            $"base_url = \"{_llm.Url.ToString().TrimEnd('/')}\"\ndaily_budget_usd = 5\n" +
+        await _box.StartAsync(DevBox.AgentConfig(_llm) +
             $"[mesh]\nbox_id = \"{Box}\"\n[mesh.policy.admin]\nallow = [\"lamp.switch\"]\nask = [\"lamp.blink\"]\n");
         _out = Directory.CreateDirectory(Path.Combine(_box.Home, "out")).FullName;
         await TestEnv.WaitUntilAsync(() => _box.Boxbot(["mesh", "status"]).ExitCode == 0);
@@ -170,21 +169,14 @@ public class MeshBoxTests
     /// <summary>A device joining with the files `mesh device add` wrote: switch(on), blink(times), jam() which fails.</summary>
     private async Task<Joined> JoinAsync(string name, ConcurrentQueue<string> calls)
     {
-        var portal = PortalCredentials.Parse(File.ReadAllText(Path.Combine(_out, name + ".creds.json")), name, _out);
-        var client = await MeshClient.ConnectAsync(MeshOptions.For(portal.Urls[0]) with
-        {
-            Jwt = portal.Jwt,
-            Seed = portal.Seed,
-            InboxPrefix = "_INBOX_" + name,
-            Name = name,
-        }, NullLogger.Instance);
+        var (client, tenant) = await DevBox.ConnectAsAsync(_out, name);
         var spec = new DeviceSpec(name, "test_device", "A test device.",
         [
             new FunctionSpec("switch", "Switch it.", """{"type":"object","properties":{"on":{"type":"boolean"}},"required":["on"]}"""),
             new FunctionSpec("blink", "Blink.", """{"type":"object","properties":{"times":{"type":"integer","minimum":1,"maximum":10}},"required":["times"]}"""),
             new FunctionSpec("jam", "Fails.", """{"type":"object","properties":{}}"""),
         ], []);
-        var device = new MeshDevice(client, portal.Tenant, spec, new Dictionary<string, DeviceFunctionHandler>
+        var device = new MeshDevice(client, tenant, spec, new Dictionary<string, DeviceFunctionHandler>
         {
             ["switch"] = (call, _) =>
             {

@@ -31,23 +31,15 @@ public class PluginBoxTests
         _box = new DevBox(TestEnv.TempDir("plugin-box"));
         _box.WriteLlmKey();
         // The agent may call one plugin function for an admin: hello-world's, by its full name on the box.
-        await _box.StartAsync($"[webhook]\nport = 0\n[sandbox]\nwarm_jobs = 0\n[agent.llm]\nprovider = \"anthropic\"\nmodel = \"test-model\"\n" +
-            $"base_url = \"{_llm.Url.ToString().TrimEnd('/')}\"\ndaily_budget_usd = 5\n" +
+        await _box.StartAsync(DevBox.AgentConfig(_llm) +
             $"[mesh]\nbox_id = \"{Box}\"\n[mesh.policy.admin]\nallow = [\"{Box}.hello-world.hello_world\"]\n");
         await TestEnv.WaitUntilAsync(() => _box.Boxbot(["mesh", "status"]).ExitCode == 0);
         _plugins = Directory.CreateDirectory(Path.Combine(_box.Home, "plugin-src")).FullName;
         var keys = Directory.CreateDirectory(Path.Combine(_box.Home, "keys")).FullName;
         var (code, _, stderr) = _box.Boxbot(["mesh", "admin", "add", "watcher", "--out", keys]);
         Assert.That(code, Is.Zero, stderr);
-        var portal = PortalCredentials.Parse(File.ReadAllText(Path.Combine(keys, "watcher.creds.json")), "watcher", keys);
-        _watcher = await MeshClient.ConnectAsync(MeshOptions.For(portal.Urls[0]) with
-        {
-            Jwt = portal.Jwt,
-            Seed = portal.Seed,
-            InboxPrefix = "_INBOX_watcher",
-            Name = "watcher",
-        }, NullLogger.Instance);
-        var events = await _watcher.SubscribeLiveAsync(MeshSubjects.Device(portal.Tenant, Box, "event") + ".*");
+        (_watcher, var tenant) = await DevBox.ConnectAsAsync(keys, "watcher");
+        var events = await _watcher.SubscribeLiveAsync(MeshSubjects.Device(tenant, Box, "event") + ".*");
         _ = Task.Run(async () =>
         {
             await foreach (var message in events.ReadAllAsync(_stop.Token))

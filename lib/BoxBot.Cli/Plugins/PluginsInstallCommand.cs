@@ -51,7 +51,7 @@ internal static class PluginsInstallCommand
                     return checkedCode;
                 }
                 PluginChecks.Warn(check);
-                if (request.Digest is { } wanted && PluginDownload.NormalizeDigest(wanted) != check.Digest["sha256:".Length..])
+                if (request.Digest is { } wanted && !PluginBundle.DigestMatches(check.Digest, wanted))
                 {
                     return Failures.Fail($"{full} is {check.Digest}, not {wanted}");
                 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
+using BoxBot.Mesh.Wire;
 using NATS.NKeys;
 
 namespace BoxBot.Mesh.Credentials;
@@ -158,8 +159,8 @@ public static class NatsJwt
         var exp = expires?.ToUnixTimeSeconds() ?? 0;
         // jti: base32 of SHA-512/256 of the standard claims written without it, as nats-io/jwt does. The broker does
         // not check it; tools that compare JWTs by it do.
-        var jti = Jti(Json(w => WriteStandardClaims(w, exp, null, iat, iss, name, subject)));
-        var payload = Json(w =>
+        var jti = Jti(WireJson.Object(w => WriteStandardClaims(w, exp, null, iat, iss, name, subject)));
+        var payload = WireJson.Object(w =>
         {
             WriteStandardClaims(w, exp, jti, iat, iss, name, subject);
             w.WriteStartObject("nats");
@@ -198,18 +199,6 @@ public static class NatsJwt
             w.WriteString("name", name);
         }
         w.WriteString("sub", sub);
-    }
-
-    private static byte[] Json(Action<Utf8JsonWriter> body)
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            body(w);
-            w.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
     }
 
     private static void WriteAllow(Utf8JsonWriter w, string name, IReadOnlyList<string> allow, bool denyAllWhenEmpty)

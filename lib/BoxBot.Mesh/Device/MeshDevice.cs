@@ -185,7 +185,7 @@ public sealed class MeshDevice : IAsyncDisposable
             try
             {
                 // A device leaving says so (the reference does in D2D mode); a registry notices the missing heartbeats anyway.
-                await _client.PublishAsync(MeshSubjects.Presence(_tenant, _spec.DeviceId), Json(w =>
+                await _client.PublishAsync(MeshSubjects.Presence(_tenant, _spec.DeviceId), WireJson.Object(w =>
                 {
                     w.WriteString("device_id"u8, _spec.DeviceId);
                     w.WriteString("tenant"u8, _tenant);
@@ -294,7 +294,7 @@ public sealed class MeshDevice : IAsyncDisposable
             // The registry pulls our registration (it restarted, or our lease ran out).
             if (request.RawId is not null)
             {
-                await ReplyAsync(message, RpcRequest.Result(request.RawId, Json(w => _spec.WriteRegistration(w, _time.GetUtcNow()))));
+                await ReplyAsync(message, RpcRequest.Result(request.RawId, WireJson.Object(w => _spec.WriteRegistration(w, _time.GetUtcNow()))));
             }
             _registry = "registered";
             return;
@@ -393,7 +393,7 @@ public sealed class MeshDevice : IAsyncDisposable
         while (!stop.IsCancellationRequested)
         {
             var id = $"{_spec.DeviceId}-{_time.GetUtcNow().ToUnixTimeMilliseconds()}";
-            var body = RpcRequest.Build(id, "registerDevice", System.Text.Encoding.UTF8.GetString(Json(w => _spec.WriteRegistration(w, _time.GetUtcNow()))));
+            var body = RpcRequest.Build(id, "registerDevice", System.Text.Encoding.UTF8.GetString(WireJson.Object(w => _spec.WriteRegistration(w, _time.GetUtcNow()))));
             TimeSpan next;
             try
             {
@@ -459,7 +459,7 @@ public sealed class MeshDevice : IAsyncDisposable
         var every = TimeSpan.FromSeconds(Math.Max(1.0, _spec.TtlSeconds / 3.0));
         while (!stop.IsCancellationRequested)
         {
-            await PublishQuietlyAsync(MeshSubjects.Heartbeat(_tenant, _spec.DeviceId), Json(w =>
+            await PublishQuietlyAsync(MeshSubjects.Heartbeat(_tenant, _spec.DeviceId), WireJson.Object(w =>
             {
                 w.WriteString("device_id"u8, _spec.DeviceId);
                 w.WriteNumber("ts"u8, WireTime.Epoch(_time.GetUtcNow()));
@@ -492,7 +492,7 @@ public sealed class MeshDevice : IAsyncDisposable
         }
     }
 
-    private byte[] Presence() => Json(w =>
+    private byte[] Presence() => WireJson.Object(w =>
     {
         var now = _time.GetUtcNow();
         w.WriteString("device_id"u8, _spec.DeviceId);
@@ -527,17 +527,5 @@ public sealed class MeshDevice : IAsyncDisposable
         {
             return false;
         }
-    }
-
-    private static byte[] Json(Action<Utf8JsonWriter> body)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            body(w);
-            w.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
     }
 }

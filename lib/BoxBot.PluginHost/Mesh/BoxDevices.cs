@@ -34,6 +34,9 @@ internal sealed class BoxDevices(MeshIdentity identity, MeshSettings settings, B
         new FunctionSpec("notify", "Tell the household something: the box's assistant reads it (as untrusted text from this device) and decides what to do.", NotifySchema),
     ], [], Identity: [new("manufacturer", "boxbot"), new("firmware_version", BuildInfo.Version)]);
 
+    /// <summary>The box device's own function names (plugins' functions may not take them).</summary>
+    public IReadOnlySet<string> FunctionNames => BoxSpec.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+
     public DeviceSpec AdminSpec => new(identity.AdminDeviceId, "boxbot_admin", "The admin functions of the boxbot box " + identity.BoxId + " (admin users only).",
     [
         new FunctionSpec("get_status", "The box's status as its admins see it: versions, mesh users, devices known.", GetStatusSchema),

@@ -56,7 +56,7 @@ internal sealed class MeshService : IAsyncDisposable
     {
         if (_connected is { } c && ExtraFunctions is { } extra)
         {
-            c.Box.SetExtraFunctions(extra(c.Devices.BoxSpec.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal)));
+            c.Box.SetExtraFunctions(extra(c.Devices.FunctionNames));
         }
     }
 
@@ -114,7 +114,7 @@ internal sealed class MeshService : IAsyncDisposable
                 var box = new MeshDevice(client, plan.Identity.Tenant, devices.BoxSpec, devices.BoxHandlers(), options, _log, _time);
                 if (ExtraFunctions is { } extra)
                 {
-                    box.SetExtraFunctions(extra(devices.BoxSpec.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal)));
+                    box.SetExtraFunctions(extra(devices.FunctionNames));
                 }
                 // The admin device only where boxbot's own broker lets nobody but admin users call it: a remote broker's
                 // permissions are not the box's to know (a Device Connect portal lets every member of the tenant call any device).

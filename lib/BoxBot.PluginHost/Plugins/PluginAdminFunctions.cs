@@ -49,7 +49,7 @@ internal sealed class PluginAdminFunctions(PluginManager plugins, PluginsOptions
     private async ValueTask<byte[]> ListAsync(DeviceCall call, CancellationToken ct)
     {
         var list = await plugins.ListAsync(ct);
-        return Json(w =>
+        return WireJson.Object(w =>
         {
             w.WriteString("status"u8, "success"u8);
             w.WriteStartObject("loaded"u8);
@@ -89,7 +89,7 @@ internal sealed class PluginAdminFunctions(PluginManager plugins, PluginsOptions
 
     private ValueTask<byte[]> UnloadAsync(DeviceCall call, CancellationToken ct) =>
         ChangeAsync(call, id => $"Plugin '{id}' is not loaded", async id => await plugins.UnloadAsync(id, ct)
-            ? Json(w =>
+            ? WireJson.Object(w =>
             {
                 w.WriteString("status"u8, "success"u8);
                 w.WriteString("plugin_id"u8, id);
@@ -158,7 +158,7 @@ internal sealed class PluginAdminFunctions(PluginManager plugins, PluginsOptions
             }
             var approval = await plugins.StageAsync(bundle, digest ?? PluginBundle.Digest(bundle), from, who, load.Value, agentSocket, ct);
             var plugin = approval.Plugin!;
-            return Json(w =>
+            return WireJson.Object(w =>
             {
                 w.WriteString("status"u8, "pending"u8);
                 w.WriteString("plugin_id"u8, plugin.PluginId);
@@ -182,7 +182,7 @@ internal sealed class PluginAdminFunctions(PluginManager plugins, PluginsOptions
     private static string Requester(string caller) =>
         caller.StartsWith("_INBOX_", StringComparison.Ordinal) ? "mesh admin " + caller["_INBOX_".Length..].Split('.')[0] : "a mesh admin";
 
-    private static byte[] InstallError(string message) => Json(w =>
+    private static byte[] InstallError(string message) => WireJson.Object(w =>
     {
         w.WriteString("status"u8, "error"u8);
         w.WriteString("message"u8, message);
@@ -206,14 +206,14 @@ internal sealed class PluginAdminFunctions(PluginManager plugins, PluginsOptions
         }
     }
 
-    private static byte[] Success(PluginInfo info) => Json(w =>
+    private static byte[] Success(PluginInfo info) => WireJson.Object(w =>
     {
         w.WriteString("status"u8, "success"u8);
         w.WritePropertyName("plugin"u8);
         Summary(w, info);
     });
 
-    private static byte[] Error(string id, string message, string? reason) => Json(w =>
+    private static byte[] Error(string id, string message, string? reason) => WireJson.Object(w =>
     {
         w.WriteString("status"u8, "error"u8);
         w.WriteString("plugin_id"u8, id);
@@ -251,17 +251,5 @@ internal sealed class PluginAdminFunctions(PluginManager plugins, PluginsOptions
         w.WriteString("entry_point"u8, p.EntryPoint);
         w.WriteString("class_name"u8, p.ClassName);
         w.WriteEndObject();
-    }
-
-    private static byte[] Json(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            write(w);
-            w.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
     }
 }

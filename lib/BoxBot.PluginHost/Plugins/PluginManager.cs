@@ -212,11 +212,7 @@ internal sealed class PluginManager : IAsyncDisposable
     /// </summary>
     public async Task<PluginInstallResult> InstallAsync(byte[] bundle, string? digest, string source, string installedBy, bool replace, bool load, CancellationToken ct)
     {
-        var actual = PluginBundle.Digest(bundle);
-        if (digest is not null && PluginDownload.NormalizeDigest(digest) is var wanted && wanted != actual["sha256:".Length..])
-        {
-            throw new RpcException(RpcErrorCodes.InvalidParams, $"digest mismatch: the bundle is {actual}, not {digest}");
-        }
+        var actual = DigestOf(bundle, digest);
         await _changing.WaitAsync(ct);
         try
         {
@@ -250,6 +246,14 @@ internal sealed class PluginManager : IAsyncDisposable
         }
     }
 
+    /// <summary>The bundle's digest, checked against <paramref name="expected"/> when one is given.</summary>
+    private static string DigestOf(byte[] bundle, string? expected)
+    {
+        var actual = PluginBundle.Digest(bundle);
+        return expected is null || PluginBundle.DigestMatches(actual, expected) ? actual
+            : throw new RpcException(RpcErrorCodes.InvalidParams, $"digest mismatch: the bundle is {actual}, not {expected}");
+    }
+
     // ---- installs from the mesh: staged until an admin approves on the box ----
 
     private string PendingDir => Path.Combine(_store.Root, "pending");
@@ -261,11 +265,7 @@ internal sealed class PluginManager : IAsyncDisposable
     /// </summary>
     public async Task<Approval> StageAsync(byte[] bundle, string digest, string source, string requestedBy, bool load, string agentSocket, CancellationToken ct)
     {
-        var actual = PluginBundle.Digest(bundle);
-        if (PluginDownload.NormalizeDigest(digest) != actual["sha256:".Length..])
-        {
-            throw new RpcException(RpcErrorCodes.InvalidParams, $"digest mismatch: the bundle is {actual}, not {digest}");
-        }
+        var actual = DigestOf(bundle, digest);
         PluginInstallApproval plugin;
         await _changing.WaitAsync(ct);
         try
@@ -493,8 +493,7 @@ internal sealed class PluginManager : IAsyncDisposable
         {
             var info = await InfoAsync(id, ct);
             await UnloadLockedAsync(id, remember: true, ct, purge: true);
-            _store.Remove(id, removedBy);
-            Forget(id);
+            _store.Remove(id, removedBy); // the unload above took it off loaded.json
             _log.LogInformation("plugin {Plugin} removed by {By}", id, removedBy);
             return info with { State = "removed" };
         }
@@ -650,8 +649,6 @@ internal sealed class PluginManager : IAsyncDisposable
         AtomicFile.WriteAllText(DesiredFile, JsonSerializer.Serialize(desired, PluginHostJsonContext.Default.ListString), UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
-    private void Forget(string id) => Remember(id, loaded: false);
-
     // ---- events ----
 
     private Task PublishAsync(string name, Action<Utf8JsonWriter> write)
@@ -660,14 +657,7 @@ internal sealed class PluginManager : IAsyncDisposable
         {
             return Task.CompletedTask;
         }
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            write(w);
-            w.WriteEndObject();
-        }
-        return PublishQuietlyAsync(publish, name, Encoding.UTF8.GetString(buffer.WrittenSpan));
+        return PublishQuietlyAsync(publish, name, Encoding.UTF8.GetString(WireJson.Object(write)));
     }
 
     private async Task PublishQuietlyAsync(Func<string, string, Task> publish, string name, string payload)

@@ -12,7 +12,7 @@ namespace BoxBot.Sandbox.Plugins;
 /// <param name="EntryPoint">The file to import, relative to the code folder.</param>
 /// <param name="ClassName">The class in it whose decorated methods are the plugin's functions.</param>
 /// <param name="Describe">Import and describe only: the job prints one JSON line and exits.</param>
-public sealed record JobPlugin(string Id, string CodeHost, string? DataHost, string EntryPoint, string ClassName, bool Describe)
+public sealed partial record JobPlugin(string Id, string CodeHost, string? DataHost, string EntryPoint, string ClassName, bool Describe)
 {
     internal const string CodeInJob = "/plugin";
     internal const string DataInJob = "/data";
@@ -20,7 +20,11 @@ public sealed record JobPlugin(string Id, string CodeHost, string? DataHost, str
     /// <summary>The job's script: the runtime's plugin runner, whose settings come from the environment.</summary>
     internal const string Script = "from device_connect_edge._runner import main\nmain()\n";
 
-    internal static bool IsValidId(string id) => System.Text.RegularExpressions.Regex.IsMatch(id, "^[a-z0-9][a-z0-9_-]{0,63}$");
+    /// <summary>A plugin id as manifests have it: ^[a-z0-9][a-z0-9_-]{0,63}$ (safe as a folder name and a subject token).</summary>
+    public static bool IsValidId(string id) => IdPattern().IsMatch(id);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$")]
+    private static partial System.Text.RegularExpressions.Regex IdPattern();
 
     internal void Validate()
     {
