@@ -196,6 +196,32 @@ public class PluginBoxTests
     }
 
     [Test]
+    public async Task An_upload_past_the_bundle_limit_or_out_of_order_is_refused()
+    {
+        // Straight at plugins.sock, as a client that skips the CLI's own check would.
+        var socket = BoxBot.Config.BoxPaths.UnderHome(_box.Home).SocketPath(BoxBot.Contracts.Daemons.PluginHost);
+        await using var host = await BoxBot.Ipc.JsonRpcClient.ConnectAsync(socket);
+        var json = BoxBot.Contracts.PluginsJsonContext.Default;
+        var piece = new byte[512 * 1024];
+        Task<BoxBot.Contracts.PluginUploadState> Upload(string? id, long offset) => host.CallAsync(BoxBot.Contracts.PluginMethods.Upload,
+            new BoxBot.Contracts.PluginUploadChunk { UploadId = id, Offset = offset, Data = piece }, json.PluginUploadChunk, json.PluginUploadState);
+
+        var first = await Upload(null, 0);
+        var skipped = await Assert.ThrowsAsync<BoxBot.Ipc.RpcException>(() => Upload(first.UploadId, 3 * piece.Length));
+        Assert.That(skipped!.Message, Does.Contain($"the next piece starts there, not at {3 * piece.Length}"));
+
+        var received = first.Received;
+        while (received + piece.Length <= BoxBot.Plugins.PluginBundle.MaxBundleBytes)
+        {
+            received = (await Upload(first.UploadId, received)).Received;
+        }
+        var over = await Assert.ThrowsAsync<BoxBot.Ipc.RpcException>(() => Upload(first.UploadId, received));
+        Assert.That(over!.Message, Does.Contain("larger than 10 MiB"));
+        var gone = await Assert.ThrowsAsync<BoxBot.Ipc.RpcException>(() => Upload(first.UploadId, received));
+        Assert.That(gone!.Message, Does.Contain($"no upload '{first.UploadId}'"), "a refused upload is dropped, not kept half-full");
+    }
+
+    [Test]
     public async Task Unloading_and_removing_take_the_functions_off_the_mesh_and_remove_its_data()
     {
         var (code, _, stderr) = _box.Boxbot(["plugins", "install", Path.Combine(_plugins, "leaver")]);
